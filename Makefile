@@ -1,0 +1,99 @@
+# Build every x86/<name>.cc (and x86/negative/<name>.cc) into its own EFI
+# image:  <name>.o + lib/libtest.a --(ld, efi.lds)--> <name>.so (PIC, kept as
+# <name>.debug for symbolizing) --(objcopy)--> <name>.efi, with the image
+# checks run on both. Run ./configure first.
+
+ifeq ($(wildcard config.mak),)
+$(error config.mak not found: run ./configure first)
+endif
+include config.mak
+
+ifeq ($(WERROR),yes)
+WERROR_FLAG := -Werror
+endif
+
+# Every code-generation flag is explicit: the distribution's defaults
+# (PIE, stack protector reading %fs:0x28, CET notes) must not leak in.
+COMMON_FLAGS := -O2 -g -ffreestanding -fpic -fno-plt -fvisibility=hidden \
+	-fno-stack-protector -fcf-protection=none -fno-omit-frame-pointer \
+	-fno-asynchronous-unwind-tables -fno-unwind-tables \
+	-mno-red-zone -mgeneral-regs-only -mcmodel=small \
+	-Wall -Wextra $(WERROR_FLAG) -Ilib -MMD -MP
+CXXFLAGS := $(COMMON_FLAGS) -std=c++20 -fno-exceptions -fno-rtti \
+	-fno-threadsafe-statics -nostdlib -include lib/compiler.h
+ASFLAGS := $(COMMON_FLAGS) -D__ASSEMBLY__
+LDFLAGS := -nostdlib -shared -Bsymbolic -T efi.lds -z max-page-size=4096 \
+	-z text -z noexecstack --no-undefined --build-id=none --hash-style=sysv
+PE_SECTIONS := .text .rodata .rela .data .dynamic .bss .reloc
+
+LIB_SRCS := $(filter-out lib/cpu/entry.S,$(wildcard lib/*/*.cc lib/*/*.S))
+LIB_OBJS := $(patsubst %.S,%.o,$(patsubst %.cc,%.o,$(LIB_SRCS)))
+ENTRY_OBJ := lib/cpu/entry.o
+TEST_SRCS := $(wildcard x86/*.cc x86/negative/*.cc)
+TESTS := $(TEST_SRCS:.cc=.efi)
+PETOOL := build/host/petool
+
+all: $(TESTS)
+
+lib/libtest.a: $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+%.o: %.cc
+	$(CXX) $(CXXFLAGS) -c -o $@ $<
+
+%.o: %.S
+	$(CC) $(ASFLAGS) -c -o $@ $<
+
+# argv[0] and backtraces need the test's name inside the image.
+x86/%.name.o:
+	@mkdir -p $(dir $@)
+	printf '\t.section .rodata\n\t.globl test_name\n\t.hidden test_name\ntest_name:\n\t.asciz "%s"\n\t.section .note.GNU-stack,"",@progbits\n' \
+		$(notdir $*) | $(CC) -c -x assembler -o $@ -
+
+x86/%.so: x86/%.o x86/%.name.o $(ENTRY_OBJ) lib/libtest.a efi.lds scripts/image/check-elf.sh
+	$(LD) $(LDFLAGS) -o $@ $(ENTRY_OBJ) x86/$*.o x86/$*.name.o lib/libtest.a
+	scripts/image/check-elf.sh $@ || { rm -f $@; exit 1; }
+
+x86/%.debug: x86/%.so
+	$(OBJCOPY) --only-keep-debug $< $@
+
+x86/%.efi: x86/%.so x86/%.debug $(PETOOL)
+	$(OBJCOPY) $(addprefix -j ,$(PE_SECTIONS)) --target efi-app-x86_64 \
+		--subsystem efi-app --section-alignment 4096 --file-alignment 512 $< $@.tmp
+	$(PETOOL) nx-compat $@.tmp
+	$(PETOOL) check $@.tmp || { rm -f $@.tmp; exit 1; }
+	mv $@.tmp $@
+
+$(PETOOL): scripts/image/petool.cc
+	@mkdir -p $(dir $@)
+	$(HOSTCXX) -std=c++20 -O2 -Wall -Wextra -Werror -o $@ $<
+
+# Keep intermediate files: the .so and .debug are what symbolizers read.
+.SECONDARY:
+
+check-images: $(TESTS)
+	@for t in $(TESTS:.efi=.so); do scripts/image/check-elf.sh $$t || exit 1; done
+	@for t in $(TESTS); do $(PETOOL) check $$t || exit 1; done
+	@echo "image checks: $(words $(TESTS)) images ok"
+
+check-host:
+	$(MAKE) -C tests/host HOSTCXX=$(HOSTCXX)
+
+check: all check-host check-images
+	@if [ -x tests/fuzz/run.sh ]; then tests/fuzz/run.sh; fi
+	@if [ -x tests/runner/run-all.sh ]; then tests/runner/run-all.sh; fi
+
+clean:
+	rm -f lib/libtest.a $(LIB_OBJS) $(ENTRY_OBJ) $(LIB_OBJS:.o=.d) $(ENTRY_OBJ:.o=.d)
+	rm -f x86/*.o x86/*.d x86/*.so x86/*.debug x86/*.efi x86/*.tmp
+	rm -f x86/negative/*.o x86/negative/*.d x86/negative/*.so x86/negative/*.debug \
+		x86/negative/*.efi x86/negative/*.tmp
+	rm -rf build
+
+distclean: clean
+	rm -f config.mak
+
+.PHONY: all check check-host check-images clean distclean
+
+-include $(LIB_OBJS:.o=.d) $(ENTRY_OBJ:.o=.d) $(TEST_SRCS:.cc=.d)

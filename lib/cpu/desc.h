@@ -1,0 +1,60 @@
+// Our GDT, TSS and IDT (boot phase 5), replacing the firmware's.
+//
+// GDT layout (selectors):
+//   0x08 kernel code (64-bit)     0x10 kernel data
+//   0x18 user code (32-bit)       0x20 user data      0x28 user code (64-bit)
+//   0x30 + 16*n  TSS of CPU n (a 16-byte system descriptor)
+// The user selectors are in the order SYSRET expects (AMD APM vol.2 §6.1.1).
+// All 256 IDT vectors point at lib/cpu/isr.S stubs. #DF, NMI and #MC run on
+// their own IST stacks so that a broken RSP still produces a report.
+#pragma once
+
+#include <cstdint>
+
+namespace desc {
+
+constexpr uint16_t kKernelCs = 0x08;
+constexpr uint16_t kKernelDs = 0x10;
+constexpr uint16_t kUserCs32 = 0x18 | 3;
+constexpr uint16_t kUserDs = 0x20 | 3;
+constexpr uint16_t kUserCs = 0x28 | 3;
+constexpr uint16_t kTssBase = 0x30;
+constexpr unsigned kMaxCpus = 256;
+constexpr uint16_t tss_selector(unsigned cpu) { return kTssBase + 16 * cpu; }
+
+// IST slots (1-based, as in the IDT gate).
+constexpr unsigned kIstDoubleFault = 1;
+constexpr unsigned kIstNmi = 2;
+constexpr unsigned kIstMachineCheck = 3;
+constexpr unsigned kIstStackSize = 16384;
+
+struct [[gnu::packed]] Tss {
+  uint32_t reserved0;
+  uint64_t rsp[3];
+  uint64_t reserved1;
+  uint64_t ist[7];
+  uint64_t reserved2;
+  uint16_t reserved3;
+  uint16_t iomap_base;
+};
+static_assert(sizeof(Tss) == 104);
+
+struct [[gnu::packed]] DescriptorPointer {
+  uint16_t limit;
+  uint64_t base;
+};
+
+// Loads the GDT and reloads every segment register; loads the TSS of `cpu`,
+// whose IST stacks and RSP0 are given.
+void load_gdt_and_tss(unsigned cpu, Tss* tss);
+// Fills and loads the IDT (shared by all CPUs).
+void load_idt();
+// Sets the DPL of a gate (3 lets CPL3 code raise it with INT n).
+void set_gate_dpl(unsigned vector, unsigned dpl);
+// Sets the IST slot of a gate (0 = none).
+void set_gate_ist(unsigned vector, unsigned ist);
+
+// The BSP's TSS, with its IST stacks, set up by boot.
+Tss* bsp_tss();
+
+}  // namespace desc

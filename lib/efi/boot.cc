@@ -1,0 +1,215 @@
+// Boot phases 2-4: relocation, the BootInfo snapshot, ExitBootServices.
+//
+// Ownership: until exit_boot_services() succeeds the firmware owns the
+// machine (its GDT, IDT, page tables, timer interrupt and, under SEV-ES, its
+// #VC handler), so everything that needs CPUID, MSRs or the firmware happens
+// here, before. Output goes through ConOut only; the serial port belongs to
+// the firmware's console until phase 5.
+#include "cpu/addr.h"
+#include "cpu/desc.h"
+#include "cpu/exceptions.h"
+#include "cpu/processor.h"
+#include "efi/bootinfo.h"
+#include "efi/cmdline.h"
+#include "efi/efi.h"
+#include "efi/exit_boot.h"
+#include "efi/memmap.h"
+#include "elf/reloc.h"
+#include "rt/exit.h"
+#include "rt/format.h"
+#include "rt/string.h"
+
+extern "C" const char test_name[];
+extern "C" [[noreturn]] void switch_stack(uint64_t top, void (*fn)(BootInfo*), BootInfo* arg);
+[[noreturn]] void takeover(BootInfo* bi);
+
+namespace {
+
+constinit BootInfo info = {};
+
+constexpr size_t kArgBufSize = 4096;
+constexpr int kMaxArgs = 64;
+constinit char arg_buf[kArgBufSize] = {};
+constinit char* arg_ptrs[kMaxArgs + 1] = {};
+
+// Phase 5 runs on this stack; the firmware's stack is boot-services memory.
+constexpr size_t kBootStackSize = 64 * 1024;
+alignas(16) constinit uint8_t boot_stack[kBootStackSize] = {};
+
+void con_out(efi::SystemTable* st, const char* s) {
+  char16_t buf[128];
+  while (*s) {
+    size_t n = 0;
+    while (*s && n < 120) {
+      if (*s == '\n') buf[n++] = u'\r';
+      buf[n++] = static_cast<char16_t>(static_cast<unsigned char>(*s++));
+    }
+    buf[n] = 0;
+    st->con_out->output_string(st->con_out, buf);
+  }
+}
+
+// Fatal before ExitBootServices: the message goes to ConOut, the verdict to
+// the runner as ERROR (the framework broke, not the subject under test).
+[[noreturn]] void fail_early(efi::SystemTable* st, const char* fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void fail_early(efi::SystemTable* st, const char* fmt, ...) {
+  char line[256];
+  va_list ap;
+  va_start(ap, fmt);
+  rt::vsnprintf(line, sizeof(line), fmt, ap);
+  va_end(ap);
+  con_out(st, "ERROR: ");
+  con_out(st, line);
+  con_out(st, "\n");
+  platform_exit(Verdict::error);
+}
+
+uint64_t estimate_top_of_memory(const efi::MapBuffer& mb) {
+  uint64_t top = 0;
+  for (uint64_t off = 0; off + mb.desc_size <= mb.size; off += mb.desc_size) {
+    auto* d = reinterpret_cast<const efi::MemoryDescriptor*>(
+        reinterpret_cast<const uint8_t*>(mb.buf) + off);
+    uint64_t end = d->physical_start + d->number_of_pages * kPageSize;
+    if (end > top) top = end;
+  }
+  return top;
+}
+
+void gather_config_tables(efi::SystemTable* st) {
+  uint64_t acpi1 = 0;
+  for (uint64_t i = 0; i < st->number_of_table_entries; ++i) {
+    const auto& t = st->configuration_table[i];
+    uint64_t p = reinterpret_cast<uint64_t>(t.vendor_table);
+    if (t.vendor_guid == efi::kAcpi20TableGuid) info.acpi_rsdp = p;
+    else if (t.vendor_guid == efi::kAcpi10TableGuid) acpi1 = p;
+    else if (t.vendor_guid == efi::kSmbios3TableGuid) info.smbios3 = p;
+    else if (t.vendor_guid == efi::kSmbiosTableGuid) info.smbios = p;
+  }
+  if (!info.acpi_rsdp) info.acpi_rsdp = acpi1;
+}
+
+void gather_framebuffer(efi::BootServices* bs) {
+  efi::GraphicsOutput* gop = nullptr;
+  if (efi::is_error(bs->locate_protocol(&efi::kGraphicsOutputProtocolGuid, nullptr,
+                                        reinterpret_cast<void**>(&gop))) ||
+      !gop || !gop->mode || !gop->mode->info)
+    return;
+  const efi::GraphicsModeInfo* mi = gop->mode->info;
+  if (mi->pixel_format == efi::PixelFormat::blt_only) return;
+  info.fb = Framebuffer{true,
+                        gop->mode->frame_buffer_base,
+                        gop->mode->frame_buffer_size,
+                        mi->horizontal_resolution,
+                        mi->vertical_resolution,
+                        mi->pixels_per_scan_line,
+                        mi->pixel_format,
+                        mi->pixel_information};
+}
+
+void copy_vendor(const char16_t* v) {
+  size_t n = 0;
+  for (; v && v[n] && n + 1 < sizeof(info.firmware_vendor); ++n)
+    info.firmware_vendor[n] = v[n] < 0x80 ? static_cast<char>(v[n]) : '?';
+  info.firmware_vendor[n] = 0;
+}
+
+}  // namespace
+
+const BootInfo& boot_info() { return info; }
+BootInfo& boot_info_mut() { return info; }
+
+// Phase 2, called from _start before anything is relocated: only
+// PC-relative code and data here, and the firmware's own pointers.
+extern "C" efi::Status stub_relocate(uintptr_t base, const elf::Dyn* dynamic,
+                                     efi::SystemTable* st) {
+  elf::RelocResult r = elf::apply_relocations(base, dynamic);
+  if (r.status == elf::RelocStatus::ok) return efi::kSuccess;
+  // Hand-formatted: the formatter is not known to be relocation-free.
+  char16_t msg[] = u"image relocation failed: status 0, type 0x00000000, offset 0x0000000000000000\r\n";
+  auto hex = [](char16_t* at, uint64_t v, int digits) {
+    for (int i = digits - 1; i >= 0; --i, v >>= 4)
+      at[i] = static_cast<char16_t>((v & 15) < 10 ? u'0' + (v & 15) : u'a' + (v & 15) - 10);
+  };
+  msg[32] = static_cast<char16_t>(u'0' + static_cast<unsigned>(r.status));
+  hex(msg + 42, r.bad_type, 8);
+  hex(msg + 62, r.bad_offset, 16);
+  st->con_out->output_string(st->con_out, msg);
+  return efi::kLoadError;
+}
+
+extern "C" efi::Status efi_main(efi::Handle image, efi::SystemTable* st) {
+  efi::BootServices* bs = st->boot_services;
+  info.image_handle = image;
+  info.runtime = st->runtime_services;
+  info.firmware_revision = st->firmware_revision;
+  info.uefi_revision = st->hdr.revision;
+  copy_vendor(st->firmware_vendor);
+
+  efi::LoadedImage* li = nullptr;
+  if (efi::is_error(bs->handle_protocol(image, &efi::kLoadedImageProtocolGuid,
+                                        reinterpret_cast<void**>(&li))) || !li)
+    fail_early(st, "no EFI_LOADED_IMAGE_PROTOCOL on our own image handle");
+  info.image_base = reinterpret_cast<uint64_t>(li->image_base);
+  info.image_size = li->image_size;
+
+  efi::Cmdline cl{};
+  efi::CmdlineStatus cs = efi::parse_load_options(li->load_options, li->load_options_size,
+                                                  test_name, arg_buf, sizeof(arg_buf), arg_ptrs,
+                                                  kMaxArgs, &cl);
+  if (cs != efi::CmdlineStatus::ok)
+    fail_early(st, "command line rejected: %s (at most %d arguments, %zu bytes)",
+               efi::cmdline_status_str(cs), kMaxArgs - 1, sizeof(arg_buf) - 1);
+  info.argc = cl.argc;
+  info.argv = cl.argv;
+
+  gather_config_tables(st);
+  gather_framebuffer(bs);
+  info.platform = Platform::plain;
+  info.features = cpu::features();
+
+  // One page below 1 MiB for the AP start-up trampoline (SIPI vectors
+  // address 4 KiB pages below 1 MiB, Intel SDM vol.3 §9.4.4.1).
+  efi::PhysicalAddress tramp = 0xfffff;
+  if (!efi::is_error(bs->allocate_pages(efi::AllocateType::max_address, efi::MemoryType::loader_data,
+                                        1, &tramp)))
+    info.trampoline_page = tramp;
+
+  efi::MapBuffer mb;
+  if (efi::Status s = efi::allocate_map_buffer(bs, mb); efi::is_error(s))
+    fail_early(st, "cannot allocate the memory-map buffer (status 0x%lx)", s);
+  uint64_t key = 0;
+  mb.size = mb.capacity;
+  if (efi::Status s = bs->get_memory_map(&mb.size, mb.buf, &key, &mb.desc_size, &mb.desc_version);
+      efi::is_error(s))
+    fail_early(st, "GetMemoryMap failed (status 0x%lx)", s);
+
+  // Page tables for everything the map describes plus the 4 GiB MMIO hole:
+  // one page directory per GiB at worst (2 MiB pages), a PDPT per 512 GiB,
+  // and room for 4 KiB splits of the image and for tests.
+  uint64_t top = estimate_top_of_memory(mb);
+  if (top < (4ull << 30)) top = 4ull << 30;
+  info.pt_pool_pages = 64 + (top >> 30) + (top >> 39);
+  efi::PhysicalAddress pool = 0;
+  if (efi::Status s = bs->allocate_pages(efi::AllocateType::any_pages, efi::MemoryType::loader_data,
+                                         info.pt_pool_pages, &pool);
+      efi::is_error(s))
+    fail_early(st, "cannot reserve %lu pages for page tables (status 0x%lx)",
+               info.pt_pool_pages, s);
+  info.pt_pool_base = pool;
+
+  efi::Status s = efi::exit_boot_services(bs, image, mb);
+  if (efi::is_error(s)) fail_early(st, "ExitBootServices failed (status 0x%lx)", s);
+  cpu::cli();
+
+  // Boot services are gone. From here to the #VC handler being live: no
+  // CPUID, no MSR access, no port I/O (an SEV-ES guest would take a #VC
+  // into a firmware handler that no longer exists).
+  info.raw_map = mb.buf;
+  info.raw_map_size = mb.size;
+  info.raw_desc_size = mb.desc_size;
+  switch_stack(reinterpret_cast<uint64_t>(boot_stack + kBootStackSize), takeover, &info);
+}
+
+uint64_t boot_stack_bottom() { return reinterpret_cast<uint64_t>(boot_stack); }
+uint64_t boot_stack_top() { return reinterpret_cast<uint64_t>(boot_stack + kBootStackSize); }

@@ -1,0 +1,165 @@
+#include "rt/report.h"
+
+#include <cstdarg>
+
+#include "rt/console.h"
+#include "rt/exit.h"
+#include "rt/format.h"
+
+namespace {
+
+constexpr unsigned kPrefixBuf = 256;
+constexpr unsigned kMaxDepth = 16;
+
+struct ReportState {
+  char prefix[kPrefixBuf];
+  unsigned prefix_len;
+  unsigned depth_marks[kMaxDepth];
+  unsigned depth;
+  ReportCounts counts;
+  bool summary_printed;
+};
+constinit ReportState st = {};
+
+void vline(const char* kind, const char* fmt, va_list ap) {
+  printf("%s: %s", kind, st.prefix);
+  vprintf(fmt, ap);
+  printf("\n");
+}
+
+void record(bool pass, const char* fmt, va_list ap) {
+  ++st.counts.tests;
+  if (!pass) ++st.counts.failures;
+  vline(pass ? "PASS" : "FAIL", fmt, ap);
+}
+
+}  // namespace
+
+const char* verdict_str(Verdict v) {
+  switch (v) {
+    case Verdict::pass: return "PASS";
+    case Verdict::skip: return "SKIP";
+    case Verdict::error: return "ERROR";
+    case Verdict::fail: return "FAIL";
+  }
+  return "?";
+}
+
+void report(bool pass, const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  record(pass, fmt, ap);
+  va_end(ap);
+}
+
+void report_pass(const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  record(true, fmt, ap);
+  va_end(ap);
+}
+
+void report_fail(const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  record(false, fmt, ap);
+  va_end(ap);
+}
+
+void report_skip(const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  ++st.counts.tests;
+  ++st.counts.skipped;
+  vline("SKIP", fmt, ap);
+  va_end(ap);
+}
+
+void report_xfail(bool xfail, bool pass, const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  ++st.counts.tests;
+  const char* kind;
+  if (!xfail) {
+    kind = pass ? "PASS" : "FAIL";
+    if (!pass) ++st.counts.failures;
+  } else if (pass) {
+    kind = "XPASS";
+    ++st.counts.failures;
+  } else {
+    kind = "XFAIL";
+    ++st.counts.xfailures;
+  }
+  vline(kind, fmt, ap);
+  va_end(ap);
+}
+
+void report_info(const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vline("INFO", fmt, ap);
+  va_end(ap);
+}
+
+void report_prefix_pushf(const char* fmt, ...) {
+  if (st.depth < kMaxDepth) st.depth_marks[st.depth] = st.prefix_len;
+  ++st.depth;
+  va_list ap;
+  va_start(ap, fmt);
+  unsigned room = kPrefixBuf - st.prefix_len;
+  int n = rt::vsnprintf(st.prefix + st.prefix_len, room, fmt, ap);
+  va_end(ap);
+  if (n < 0) n = 0;
+  unsigned len = static_cast<unsigned>(n) < room ? static_cast<unsigned>(n) : room - 1;
+  st.prefix_len += len;
+  if (st.prefix_len + 2 < kPrefixBuf) {
+    st.prefix[st.prefix_len++] = ':';
+    st.prefix[st.prefix_len++] = ' ';
+  }
+  st.prefix[st.prefix_len] = 0;
+}
+
+void report_prefix_push(const char* prefix) { report_prefix_pushf("%s", prefix); }
+
+void report_prefix_pop() {
+  if (st.depth == 0) return;
+  --st.depth;
+  if (st.depth < kMaxDepth) st.prefix_len = st.depth_marks[st.depth];
+  st.prefix[st.prefix_len] = 0;
+}
+
+void report_abort(const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vline("ERROR", fmt, ap);
+  va_end(ap);
+  st.summary_printed = true;  // an abort has no meaningful summary
+  platform_exit(Verdict::error);
+}
+
+ReportCounts report_counts() { return st.counts; }
+
+Verdict report_verdict() {
+  const ReportCounts& c = st.counts;
+  if (c.failures) return Verdict::fail;
+  if (c.tests == 0) return Verdict::error;
+  if (c.skipped == c.tests) return Verdict::skip;
+  return Verdict::pass;
+}
+
+int report_summary() {
+  const ReportCounts& c = st.counts;
+  if (!st.summary_printed) {
+    st.summary_printed = true;
+    if (c.tests == 0) printf("ERROR: no checks were made: the test proved nothing\n");
+    if (c.xfailures)
+      printf("SUMMARY: %u tests, %u unexpected failures, %u expected failures, %u skipped\n",
+             c.tests, c.failures, c.xfailures, c.skipped);
+    else
+      printf("SUMMARY: %u tests, %u unexpected failures, %u skipped\n", c.tests, c.failures,
+             c.skipped);
+  }
+  return exit_code(report_verdict());
+}
+
+bool report_summary_printed() { return st.summary_printed; }

@@ -1,0 +1,170 @@
+// Boot phases 5 and 6: take the machine over, then run the test.
+//
+// Ownership windows (read this before adding anything here):
+//  - On entry boot services are gone, interrupts are off, and the firmware's
+//    GDT, IDT and page tables are still loaded. Until our IDT is loaded any
+//    exception vectors into firmware code that may be stale: touch nothing
+//    that can fault. Under SEV-ES, CPUID, MSR access and port I/O would raise
+//    #VC, so none of them happen before the #VC vector is ours (load_idt).
+//  - After load_idt every exception is ours and reported, which is why the
+//    page tables are built after it: a mistake there is printed, not a
+//    silent triple fault.
+//  - The console comes up last, once our page tables are live.
+#include "cpu/desc.h"
+#include "cpu/exceptions.h"
+#include "cpu/pagetable.h"
+#include "cpu/processor.h"
+#include "efi/bootinfo.h"
+#include "efi/memmap.h"
+#include "rt/console.h"
+#include "rt/exit.h"
+#include "rt/report.h"
+#include "rt/string.h"
+
+extern "C" char __image_base[], __text_start[], __text_end[], __rodata_end[], __data_start[],
+    __data_end[], __image_end[];
+extern "C" void (*__init_array_start[])(), (*__init_array_end[])();
+extern "C" const char test_name[];
+// The test's main, whatever signature it was declared with.
+extern "C" int test_main(int argc, char** argv, char** envp) __asm__("main");
+uint64_t boot_stack_bottom();
+uint64_t boot_stack_top();
+
+namespace {
+
+struct TablePool {
+  uint64_t base, pages, used;
+};
+
+PhysAddr pool_alloc(void* ctx) {
+  auto* p = static_cast<TablePool*>(ctx);
+  if (p->used == p->pages) return PhysAddr(~0ull);
+  uint64_t pa = p->base + p->used++ * kPageSize;
+  memset(reinterpret_cast<void*>(pa), 0, kPageSize);
+  return PhysAddr(pa);
+}
+
+// Before and after the switch the tables are reachable at their physical
+// address: the firmware's map and ours are both identity maps.
+uint64_t* table_at(void*, PhysAddr pa) { return reinterpret_cast<uint64_t*>(pa.value); }
+
+constinit TablePool pool = {};
+constinit char* envp_none[1] = {nullptr};
+
+[[noreturn]] void fatal_no_console(Verdict v) { platform_exit(v); }
+
+void map_or_die(paging::PageTable& pt, uint64_t va, uint64_t size, paging::Attr a) {
+  if (size == 0) return;
+  if (pt.map(VirtAddr(va), PhysAddr(va), size, a) != paging::MapStatus::ok)
+    fatal_no_console(Verdict::error);
+}
+
+void build_page_tables(BootInfo& bi) {
+  const bool nx = bi.features.nx;
+  auto attr = [nx](paging::Attr a) {
+    if (!nx) a.nx = false;
+    return a;
+  };
+  pool = TablePool{bi.pt_pool_base, bi.pt_pool_pages, 0};
+  paging::PageMemory pm{};
+  pm.ctx = &pool;
+  pm.alloc_table = pool_alloc;
+  pm.table = table_at;
+  pm.max_page = bi.features.pdpe1gb ? kHugePageSize : kLargePageSize;
+  const int levels = (cpu::read_cr4() & cpu::cr4::LA57) ? 5 : 4;
+  paging::PageTable pt(pm, PhysAddr(0), levels);
+  if (!paging::PageTable::create(pm, levels, &pt)) fatal_no_console(Verdict::error);
+
+  // The 4 GiB below the top of the 32-bit space hold the local APIC, I/O
+  // APIC, HPET, PCI windows and flash, most of which no memory map lists.
+  map_or_die(pt, 0, 4ull << 30, attr(paging::Attr::mmio()));
+  for (size_t i = 0; i < bi.mem_stats.count; ++i) {
+    const efi::MemRange& r = bi.mem[i];
+    paging::Attr a;
+    switch (r.kind) {
+      // Runtime images may keep code and data in one region unless the
+      // firmware publishes a memory attributes table; leave them writable
+      // and executable so ResetSystem keeps working.
+      case efi::MemKind::runtime_code: a = paging::Attr{.write = true, .nx = false}; break;
+      case efi::MemKind::mmio:
+      case efi::MemKind::reserved:
+      case efi::MemKind::unusable: a = paging::Attr::mmio(); break;
+      default: a = paging::Attr::data(); break;
+    }
+    map_or_die(pt, r.base, r.size, attr(a));
+  }
+
+  // The image: headers and read-only data R, code RX, data and bss RW.
+  const uint64_t base = reinterpret_cast<uint64_t>(__image_base);
+  const uint64_t text = reinterpret_cast<uint64_t>(__text_start);
+  const uint64_t text_end = reinterpret_cast<uint64_t>(__text_end);
+  const uint64_t ro_end = reinterpret_cast<uint64_t>(__rodata_end);
+  const uint64_t data_end = reinterpret_cast<uint64_t>(__data_end);
+  const uint64_t end = reinterpret_cast<uint64_t>(__image_end);
+  map_or_die(pt, base, text - base, attr(paging::Attr::rodata()));
+  map_or_die(pt, text, text_end - text, attr(paging::Attr::code()));
+  map_or_die(pt, text_end, ro_end - text_end, attr(paging::Attr::rodata()));
+  map_or_die(pt, ro_end, data_end - ro_end, attr(paging::Attr::data()));
+  map_or_die(pt, data_end, end - data_end, attr(paging::Attr::rodata()));
+
+  // Page 0 stays unmapped so that a null dereference faults.
+  if (pt.unmap(VirtAddr(uint64_t{0}), kPageSize) != paging::MapStatus::ok) fatal_no_console(Verdict::error);
+
+  uint64_t efer = cpu::rdmsr(cpu::kMsrEfer);
+  if (nx) cpu::wrmsr(cpu::kMsrEfer, efer | cpu::efer::NXE);
+  cpu::write_cr0(cpu::read_cr0() | cpu::cr0::WP);
+  cpu::write_cr3(pt.root().value);
+  bi.page_table_root = pt.root().value;
+  bi.paging_levels = levels;
+  bi.pt_pool_used = pool.used;
+}
+
+void print_banner(const BootInfo& bi) {
+  uint64_t usable_mib = bi.mem_stats.usable_bytes >> 20;
+  printf("%s: firmware \"%s\" rev 0x%x, UEFI %u.%02u, platform %s\n", test_name,
+         bi.firmware_vendor, bi.firmware_revision, bi.uefi_revision >> 16,
+         bi.uefi_revision & 0xffff, platform_str(bi.platform));
+  printf("%s: memory %lu MiB usable in a map of %zu ranges, top of RAM 0x%lx; "
+         "%d-level paging, %lu table pages\n",
+         test_name, usable_mib, bi.mem_stats.count, bi.mem_stats.top_of_ram, bi.paging_levels,
+         bi.pt_pool_used);
+}
+
+}  // namespace
+
+const char* platform_str(Platform p) {
+  switch (p) {
+    case Platform::plain: return "plain";
+    case Platform::sev: return "SEV";
+    case Platform::sev_es: return "SEV-ES";
+    case Platform::sev_snp: return "SEV-SNP";
+    case Platform::tdx: return "TDX";
+  }
+  return "?";
+}
+
+[[noreturn]] void takeover(BootInfo* bip) {
+  BootInfo& bi = *bip;
+  desc::load_gdt_and_tss(0, desc::bsp_tss());
+  exceptions_init();
+  desc::load_idt();
+  register_stack(reinterpret_cast<void*>(boot_stack_bottom()),
+                 reinterpret_cast<void*>(boot_stack_top()));
+
+  bi.mem_stats = efi::normalise_memory_map(bi.raw_map, bi.raw_map_size, bi.raw_desc_size,
+                                           bi.mem, BootInfo::kMaxRanges);
+  build_page_tables(bi);
+
+  console_init_serial();
+  print_banner(bi);
+  if (bi.mem_stats.overlaps)
+    printf("WARNING: the firmware memory map has %zu overlapping descriptors\n",
+           bi.mem_stats.overlaps);
+  if (bi.mem_stats.dropped)
+    report_abort("memory map has more than %zu ranges (%zu dropped)", BootInfo::kMaxRanges,
+                 bi.mem_stats.dropped);
+
+  for (auto* f = __init_array_start; f < __init_array_end; ++f) (*f)();
+
+  exit(test_main(bi.argc, bi.argv, envp_none));
+}

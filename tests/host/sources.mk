@@ -1,0 +1,9 @@
+# Portable sources from lib/ that the host unit tests build and link.
+# One line per file; each owner adds its own.
+PORTABLE_SRCS += lib/elf/reloc.cc
+PORTABLE_SRCS += lib/efi/cmdline.cc
+PORTABLE_SRCS += lib/efi/memmap.cc
+PORTABLE_SRCS += lib/efi/exit_boot.cc
+PORTABLE_SRCS += lib/rt/format.cc
+PORTABLE_SRCS += lib/cpu/pagetable.cc
+PORTABLE_SRCS += lib/mem/page_alloc.cc
