@@ -112,6 +112,19 @@ void set_gate_dpl(unsigned vector, unsigned dpl) {
 
 void set_gate_ist(unsigned vector, unsigned ist) { idt[vector].ist = ist & 7; }
 
+void set_gate_present(unsigned vector, bool present) {
+  if (present)
+    idt[vector].type_attr |= 0x80;
+  else
+    idt[vector].type_attr &= 0x7f;
+}
+
+uint16_t set_test_descriptor(unsigned slot, uint64_t descriptor) {
+  unsigned index = kTestSlotBase / 8 + (slot % kTestSlots);
+  gdt[index] = descriptor;
+  return static_cast<uint16_t>(index * 8);
+}
+
 void load_idt() {
   for (unsigned v = 0; v < 256; ++v) {
     uint64_t a = reinterpret_cast<uint64_t>(isr_stubs + 16 * v);

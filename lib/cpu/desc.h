@@ -3,7 +3,8 @@
 // GDT layout (selectors):
 //   0x08 kernel code (64-bit)     0x10 kernel data
 //   0x18 user code (32-bit)       0x20 user data      0x28 user code (64-bit)
-//   0x30 + 16*n  TSS of CPU n (a 16-byte system descriptor)
+//   0x30-0x48    four spare slots tests may fill (set_test_descriptor)
+//   0x50 + 16*n  TSS of CPU n (a 16-byte system descriptor)
 // The user selectors are in the order SYSRET expects (AMD APM vol.2 §6.1.1).
 // All 256 IDT vectors point at lib/cpu/isr.S stubs. #DF, NMI and #MC run on
 // their own IST stacks so that a broken RSP still produces a report.
@@ -18,7 +19,9 @@ constexpr uint16_t kKernelDs = 0x10;
 constexpr uint16_t kUserCs32 = 0x18 | 3;
 constexpr uint16_t kUserDs = 0x20 | 3;
 constexpr uint16_t kUserCs = 0x28 | 3;
-constexpr uint16_t kTssBase = 0x30;
+constexpr uint16_t kTestSlotBase = 0x30;
+constexpr unsigned kTestSlots = 4;
+constexpr uint16_t kTssBase = 0x50;
 constexpr unsigned kMaxCpus = 256;
 constexpr uint16_t tss_selector(unsigned cpu) { return kTssBase + 16 * cpu; }
 
@@ -53,6 +56,14 @@ void load_idt();
 void set_gate_dpl(unsigned vector, unsigned dpl);
 // Sets the IST slot of a gate (0 = none).
 void set_gate_ist(unsigned vector, unsigned ist);
+// Marks a gate present or not (a not-present gate raises #NP when used).
+void set_gate_present(unsigned vector, bool present);
+
+// Writes spare GDT slot `slot` (< kTestSlots); returns its selector.
+uint16_t set_test_descriptor(unsigned slot, uint64_t descriptor);
+// Raw descriptor values for tests (Intel SDM vol.3 §3.4.5).
+constexpr uint64_t kDescPresent = 1ull << 47;
+constexpr uint64_t kDescFlatData = 0x00cf93000000ffffull;  // present, writable, 4 GiB
 
 // The BSP's TSS, with its IST stacks, set up by boot.
 Tss* bsp_tss();

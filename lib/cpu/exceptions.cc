@@ -12,6 +12,12 @@ extern "C" const int32_t __ex_table_start[], __ex_table_end[];
 
 namespace {
 
+// RFLAGS bits (Intel SDM vol.1 §3.4.3).
+constexpr uint64_t kRflagsTf = 1ull << 8;
+constexpr uint64_t kRflagsDf = 1ull << 10;
+constexpr uint64_t kRflagsNt = 1ull << 14;
+constexpr uint64_t kRflagsAc = 1ull << 18;
+
 constinit ExceptionHandler handlers[256] = {};
 // The innermost active catch_fault. One CPU runs tests for now; per-CPU
 // state moves into the CPU's own data when APs run test code.
@@ -53,6 +59,9 @@ bool resume_catcher(ExceptionFrame* f) {
   f->regs[Gpr::rsi] = 1;
   f->regs.cs = desc::kKernelCs;
   f->regs.ss = desc::kKernelDs;
+  // Trace, alignment-check, direction and nested-task flags set by the code
+  // under test must not follow the catcher back out.
+  f->regs.rflags &= ~(kRflagsTf | kRflagsDf | kRflagsNt | kRflagsAc);
   f->regs[Gpr::rsp] = catcher->buf.regs[6] - 64;
   return true;
 }

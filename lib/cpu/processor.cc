@@ -29,4 +29,39 @@ Features features() {
   return f;
 }
 
+Hypervisor hypervisor() {
+  if (!(cpuid(1).ecx & (1u << 31))) return Hypervisor::none;
+  CpuidResult r = cpuid(0x40000000);
+  char sig[13];
+  const uint32_t words[3] = {r.ebx, r.ecx, r.edx};
+  for (int i = 0; i < 12; ++i) sig[i] = static_cast<char>(words[i / 4] >> (8 * (i % 4)));
+  sig[12] = 0;
+  auto is = [&sig](const char* want) {
+    for (int i = 0; i < 12; ++i) {
+      if (sig[i] != want[i]) return false;
+      if (!want[i]) return true;
+    }
+    return true;
+  };
+  if (is("KVMKVMKVM")) return Hypervisor::kvm;
+  if (is("TCGTCGTCGTCG")) return Hypervisor::tcg;
+  if (is("XenVMMXenVMM")) return Hypervisor::xen;
+  if (is("Microsoft Hv")) return Hypervisor::hyperv;
+  if (is("VMwareVMware")) return Hypervisor::vmware;
+  return Hypervisor::other;
+}
+
+const char* hypervisor_str(Hypervisor h) {
+  switch (h) {
+    case Hypervisor::none: return "none";
+    case Hypervisor::kvm: return "KVM";
+    case Hypervisor::tcg: return "TCG";
+    case Hypervisor::xen: return "Xen";
+    case Hypervisor::hyperv: return "Hyper-V";
+    case Hypervisor::vmware: return "VMware";
+    case Hypervisor::other: return "other";
+  }
+  return "?";
+}
+
 }  // namespace cpu

@@ -120,4 +120,10 @@ struct Features {
 };
 Features features();
 
+// The hypervisor, from the signature at CPUID 0x40000000 (present when
+// CPUID.1:ECX[31] is set).
+enum class Hypervisor : uint8_t { none, kvm, tcg, xen, hyperv, vmware, other };
+Hypervisor hypervisor();
+const char* hypervisor_str(Hypervisor h);
+
 }  // namespace cpu
