@@ -8,3 +8,4 @@ PORTABLE_SRCS += lib/rt/format.cc
 PORTABLE_SRCS += lib/cpu/pagetable.cc
 PORTABLE_SRCS += lib/mem/page_alloc.cc
 PORTABLE_SRCS += scripts/cfg/cfgparse.cc
+PORTABLE_SRCS += lib/cpu/decode.cc
