@@ -4,7 +4,8 @@
 // Supported: %d %i %u %x %X %o %c %s %p %%, flags '-', '0', '+', ' ', '#',
 // width and precision (also '*'), length modifiers hh h l ll z j t. No
 // floating point (guest code is built with -mgeneral-regs-only). %s of a null
-// pointer prints "(null)". Unknown conversions are printed literally.
+// pointer prints "(null)". %p prints as glibc does: 0x and lowercase hex, or
+// "(nil)" for a null pointer. Unknown conversions are printed literally.
 #pragma once
 
 #include <cstdarg>
