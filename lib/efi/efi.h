@@ -143,7 +143,7 @@ struct BootServices {
                                  uint64_t* descriptor_size, uint32_t* descriptor_version);
   Status(EFIAPI* allocate_pool)(MemoryType, uint64_t size, void** buffer);
   Status(EFIAPI* free_pool)(void*);
-  Status(EFIAPI* create_event)(uint32_t type, Tpl, void (*)(Event, void*), void*, Event*);
+  Status(EFIAPI* create_event)(uint32_t type, Tpl, void(EFIAPI*)(Event, void*), void*, Event*);
   Status(EFIAPI* set_timer)(Event, uint32_t type, uint64_t trigger_time);
   Status(EFIAPI* wait_for_event)(uint64_t count, Event*, uint64_t* index);
   Status(EFIAPI* signal_event)(Event);
