@@ -9,3 +9,5 @@ PORTABLE_SRCS += lib/cpu/pagetable.cc
 PORTABLE_SRCS += lib/mem/page_alloc.cc
 PORTABLE_SRCS += scripts/cfg/cfgparse.cc
 PORTABLE_SRCS += lib/cpu/decode.cc
+PORTABLE_SRCS += lib/mem/heap.cc
+PORTABLE_SRCS += lib/acpi/acpi.cc
