@@ -11,3 +11,5 @@ PORTABLE_SRCS += scripts/cfg/cfgparse.cc
 PORTABLE_SRCS += lib/cpu/decode.cc
 PORTABLE_SRCS += lib/mem/heap.cc
 PORTABLE_SRCS += lib/acpi/acpi.cc
+PORTABLE_SRCS += lib/platform/ghcb.cc
+PORTABLE_SRCS += lib/platform/tdx.cc
