@@ -1,7 +1,9 @@
 # Build every x86/<name>.cc (and x86/negative/<name>.cc) into its own EFI
 # image:  <name>.o + lib/libtest.a --(ld, efi.lds)--> <name>.so (PIC, kept as
 # <name>.debug for symbolizing) --(objcopy)--> <name>.efi, with the image
-# checks run on both. Run ./configure first.
+# checks run on both. efi/<name>.cc are EFI applications that stay in boot
+# services (they define their own efi_main); they are built the same way.
+# Run ./configure first. V=1 shows the commands.
 
 ifeq ($(wildcard config.mak),)
 $(error config.mak not found: run ./configure first)
@@ -31,51 +33,72 @@ LIB_OBJS := $(patsubst %.S,%.o,$(patsubst %.cc,%.o,$(LIB_SRCS)))
 ENTRY_OBJ := lib/cpu/entry.o
 TEST_SRCS := $(wildcard x86/*.cc x86/negative/*.cc)
 TESTS := $(TEST_SRCS:.cc=.efi)
+APP_SRCS := $(wildcard efi/*.cc)
+APPS := $(APP_SRCS:.cc=.efi)
 PETOOL := build/host/petool
 
-all: $(TESTS)
+ifeq ($(V),1)
+Q :=
+say := @true
+else
+Q := @
+say := @printf '  %-7s %s\n'
+endif
+
+all: $(TESTS) $(APPS)
 
 lib/libtest.a: $(LIB_OBJS)
-	@rm -f $@
-	$(AR) rcs $@ $^
+	$(say) AR $@
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
 
 %.o: %.cc
-	$(CXX) $(CXXFLAGS) -c -o $@ $<
+	$(say) CXX $@
+	$(Q)$(CXX) $(CXXFLAGS) -c -o $@ $<
 
 %.o: %.S
-	$(CC) $(ASFLAGS) -c -o $@ $<
+	$(say) AS $@
+	$(Q)$(CC) $(ASFLAGS) -c -o $@ $<
 
 # argv[0] and backtraces need the test's name inside the image.
 x86/%.name.o:
-	@mkdir -p $(dir $@)
-	printf '\t.section .rodata\n\t.globl test_name\n\t.hidden test_name\ntest_name:\n\t.asciz "%s"\n\t.section .note.GNU-stack,"",@progbits\n' \
+	$(Q)mkdir -p $(dir $@)
+	$(Q)printf '\t.section .rodata\n\t.globl test_name\n\t.hidden test_name\ntest_name:\n\t.asciz "%s"\n\t.section .note.GNU-stack,"",@progbits\n' \
 		$(notdir $*) | $(CC) -c -x assembler -o $@ -
 
 x86/%.so: x86/%.o x86/%.name.o $(ENTRY_OBJ) lib/libtest.a efi.lds scripts/image/check-elf.sh
-	$(LD) $(LDFLAGS) -o $@ $(ENTRY_OBJ) x86/$*.o x86/$*.name.o lib/libtest.a
-	scripts/image/check-elf.sh $@ || { rm -f $@; exit 1; }
+	$(say) LD $@
+	$(Q)$(LD) $(LDFLAGS) -o $@ $(ENTRY_OBJ) x86/$*.o x86/$*.name.o lib/libtest.a
+	$(Q)scripts/image/check-elf.sh $@ || { rm -f $@; exit 1; }
 
-x86/%.debug: x86/%.so
-	$(OBJCOPY) --only-keep-debug $< $@
+efi/%.so: efi/%.o $(ENTRY_OBJ) lib/libtest.a efi.lds scripts/image/check-elf.sh
+	$(say) LD $@
+	$(Q)$(LD) $(LDFLAGS) -o $@ $(ENTRY_OBJ) efi/$*.o lib/libtest.a
+	$(Q)scripts/image/check-elf.sh $@ || { rm -f $@; exit 1; }
 
-x86/%.efi: x86/%.so x86/%.debug $(PETOOL)
-	$(OBJCOPY) $(addprefix -j ,$(PE_SECTIONS)) --target efi-app-x86_64 \
+%.debug: %.so
+	$(Q)$(OBJCOPY) --only-keep-debug $< $@
+
+%.efi: %.so %.debug $(PETOOL)
+	$(say) EFI $@
+	$(Q)$(OBJCOPY) $(addprefix -j ,$(PE_SECTIONS)) --target efi-app-x86_64 \
 		--subsystem efi-app --section-alignment 4096 --file-alignment 512 $< $@.tmp
-	$(PETOOL) nx-compat $@.tmp
-	$(PETOOL) check $@.tmp || { rm -f $@.tmp; exit 1; }
-	mv $@.tmp $@
+	$(Q)$(PETOOL) nx-compat $@.tmp
+	$(Q)$(PETOOL) check $@.tmp || { rm -f $@.tmp; exit 1; }
+	$(Q)mv $@.tmp $@
 
 $(PETOOL): scripts/image/petool.cc
-	@mkdir -p $(dir $@)
-	$(HOSTCXX) -std=c++20 -O2 -Wall -Wextra -Werror -o $@ $<
+	$(say) HOSTCXX $@
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(HOSTCXX) -std=c++20 -O2 -Wall -Wextra -Werror -o $@ $<
 
 # Keep intermediate files: the .so and .debug are what symbolizers read.
 .SECONDARY:
 
-check-images: $(TESTS)
-	@for t in $(TESTS:.efi=.so); do scripts/image/check-elf.sh $$t || exit 1; done
-	@for t in $(TESTS); do $(PETOOL) check $$t || exit 1; done
-	@echo "image checks: $(words $(TESTS)) images ok"
+check-images: $(TESTS) $(APPS)
+	@for t in $(TESTS:.efi=.so) $(APPS:.efi=.so); do scripts/image/check-elf.sh $$t || exit 1; done
+	@for t in $(TESTS) $(APPS); do $(PETOOL) check $$t || exit 1; done
+	@echo "image checks: $(words $(TESTS) $(APPS)) images ok"
 
 check-host:
 	$(MAKE) -C tests/host HOSTCXX=$(HOSTCXX)
@@ -89,6 +112,7 @@ clean:
 	rm -f x86/*.o x86/*.d x86/*.so x86/*.debug x86/*.efi x86/*.tmp
 	rm -f x86/negative/*.o x86/negative/*.d x86/negative/*.so x86/negative/*.debug \
 		x86/negative/*.efi x86/negative/*.tmp
+	rm -f efi/*.o efi/*.d efi/*.so efi/*.debug efi/*.efi efi/*.tmp
 	rm -rf build
 
 distclean: clean
@@ -96,4 +120,4 @@ distclean: clean
 
 .PHONY: all check check-host check-images clean distclean
 
--include $(LIB_OBJS:.o=.d) $(ENTRY_OBJ:.o=.d) $(TEST_SRCS:.cc=.d)
+-include $(LIB_OBJS:.o=.d) $(ENTRY_OBJ:.o=.d) $(TEST_SRCS:.cc=.d) $(APP_SRCS:.cc=.d)

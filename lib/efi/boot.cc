@@ -25,8 +25,6 @@ extern "C" [[noreturn]] void switch_stack(uint64_t top, void (*fn)(BootInfo*), B
 
 namespace {
 
-constinit BootInfo info = {};
-
 constexpr size_t kArgBufSize = 4096;
 constexpr int kMaxArgs = 64;
 constinit char arg_buf[kArgBufSize] = {};
@@ -77,6 +75,7 @@ uint64_t estimate_top_of_memory(const efi::MapBuffer& mb) {
 }
 
 void gather_config_tables(efi::SystemTable* st) {
+  BootInfo& info = boot_info_mut();
   uint64_t acpi1 = 0;
   for (uint64_t i = 0; i < st->number_of_table_entries; ++i) {
     const auto& t = st->configuration_table[i];
@@ -90,6 +89,7 @@ void gather_config_tables(efi::SystemTable* st) {
 }
 
 void gather_framebuffer(efi::BootServices* bs) {
+  BootInfo& info = boot_info_mut();
   efi::GraphicsOutput* gop = nullptr;
   if (efi::is_error(bs->locate_protocol(&efi::kGraphicsOutputProtocolGuid, nullptr,
                                         reinterpret_cast<void**>(&gop))) ||
@@ -108,6 +108,7 @@ void gather_framebuffer(efi::BootServices* bs) {
 }
 
 void copy_vendor(const char16_t* v) {
+  BootInfo& info = boot_info_mut();
   size_t n = 0;
   for (; v && v[n] && n + 1 < sizeof(info.firmware_vendor); ++n)
     info.firmware_vendor[n] = v[n] < 0x80 ? static_cast<char>(v[n]) : '?';
@@ -116,29 +117,8 @@ void copy_vendor(const char16_t* v) {
 
 }  // namespace
 
-const BootInfo& boot_info() { return info; }
-BootInfo& boot_info_mut() { return info; }
-
-// Phase 2, called from _start before anything is relocated: only
-// PC-relative code and data here, and the firmware's own pointers.
-extern "C" efi::Status stub_relocate(uintptr_t base, const elf::Dyn* dynamic,
-                                     efi::SystemTable* st) {
-  elf::RelocResult r = elf::apply_relocations(base, dynamic);
-  if (r.status == elf::RelocStatus::ok) return efi::kSuccess;
-  // Hand-formatted: the formatter is not known to be relocation-free.
-  char16_t msg[] = u"image relocation failed: status 0, type 0x00000000, offset 0x0000000000000000\r\n";
-  auto hex = [](char16_t* at, uint64_t v, int digits) {
-    for (int i = digits - 1; i >= 0; --i, v >>= 4)
-      at[i] = static_cast<char16_t>((v & 15) < 10 ? u'0' + (v & 15) : u'a' + (v & 15) - 10);
-  };
-  msg[32] = static_cast<char16_t>(u'0' + static_cast<unsigned>(r.status));
-  hex(msg + 42, r.bad_type, 8);
-  hex(msg + 62, r.bad_offset, 16);
-  st->con_out->output_string(st->con_out, msg);
-  return efi::kLoadError;
-}
-
 extern "C" efi::Status efi_main(efi::Handle image, efi::SystemTable* st) {
+  BootInfo& info = boot_info_mut();
   efi::BootServices* bs = st->boot_services;
   info.image_handle = image;
   info.runtime = st->runtime_services;
