@@ -164,6 +164,11 @@ const char* platform_str(Platform p) {
     report_abort("memory map has more than %zu ranges (%zu dropped)", BootInfo::kMaxRanges,
                  bi.mem_stats.dropped);
 
+  // Phase 6: runtime setup, in dependency order. Each step is one call here;
+  // its owner keeps the details in its own file.
+  //   1. memory:   page allocator, heap, page-table API     (lib/mem)
+  //   2. platform: ACPI, APICs, timers, SMP bring-up        (lib/acpi, lib/apic, lib/smp)
+
   for (auto* f = __init_array_start; f < __init_array_end; ++f) (*f)();
 
   exit(test_main(bi.argc, bi.argv, envp_none));
