@@ -17,6 +17,7 @@
 #include <cstdint>
 
 #include "cpu/addr.h"
+#include "mem/heap.h"
 #include "mem/page_alloc.h"
 
 struct BootInfo;
@@ -30,6 +31,13 @@ PageResult alloc_pages(uint64_t count, uint64_t align = kPageSize, uint64_t belo
 AllocError free_pages(PhysAddr pa, uint64_t count);
 uint64_t pages_free();
 uint64_t pages_total();
+// Free pages whose end is at or below `below` (kBelow4G: the 32-bit zone).
+uint64_t pages_free_below(uint64_t below);
+
+// The heap behind malloc: its counters, and a full consistency walk that
+// reports (and so aborts on) the first problem; returns the problem count.
+HeapStats heap_stats();
+size_t heap_check();
 
 }  // namespace mem
 

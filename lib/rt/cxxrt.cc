@@ -5,9 +5,4 @@
 
 extern "C" void __cxa_pure_virtual() { report_abort("pure virtual function called"); }
 
-// Without a heap (lib/mem provides one), operator new has nowhere to go;
-// placement new needs none of this.
-void operator delete(void*) noexcept {}
-void operator delete(void*, size_t) noexcept {}
-void operator delete[](void*) noexcept {}
-void operator delete[](void*, size_t) noexcept {}
+// operator new and delete live with the heap, in lib/mem/memory.cc.

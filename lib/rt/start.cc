@@ -16,6 +16,7 @@
 #include "cpu/processor.h"
 #include "efi/bootinfo.h"
 #include "efi/memmap.h"
+#include "mem/memory.h"
 #include "rt/console.h"
 #include "rt/exit.h"
 #include "rt/report.h"
@@ -168,6 +169,7 @@ const char* platform_str(Platform p) {
   // its owner keeps the details in its own file.
   //   1. memory:   page allocator, heap, page-table API     (lib/mem)
   //   2. platform: ACPI, APICs, timers, SMP bring-up        (lib/acpi, lib/apic, lib/smp)
+  mem::memory_init(bi);
 
   for (auto* f = __init_array_start; f < __init_array_end; ++f) (*f)();
 
