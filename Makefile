@@ -16,10 +16,14 @@ endif
 
 # Every code-generation flag is explicit: the distribution's defaults
 # (PIE, stack protector reading %fs:0x28, CET notes) must not leak in.
+# Frame pointers everywhere, leaf functions included, and no sibling calls,
+# so that every frame shows up in a backtrace.
 COMMON_FLAGS := -O2 -g -ffreestanding -fpic -fno-plt -fvisibility=hidden \
 	-fno-stack-protector -fcf-protection=none -fno-omit-frame-pointer \
+	-mno-omit-leaf-frame-pointer -fno-optimize-sibling-calls \
 	-fno-asynchronous-unwind-tables -fno-unwind-tables \
 	-mno-red-zone -mgeneral-regs-only -mcmodel=small \
+	-ffile-prefix-map=$(CURDIR)/= \
 	-Wall -Wextra $(WERROR_FLAG) -Ilib -MMD -MP
 CXXFLAGS := $(COMMON_FLAGS) -std=c++20 -fno-exceptions -fno-rtti \
 	-fno-threadsafe-statics -nostdlib -include lib/compiler.h

@@ -7,7 +7,7 @@
 #include "rt/format.h"
 #include "rt/report.h"
 
-extern "C" char __image_base[], __image_end[];
+extern "C" char __image_base[], __image_end[], __text_start[], __text_end[];
 extern "C" const int32_t __ex_table_start[], __ex_table_end[];
 
 namespace {
@@ -139,10 +139,36 @@ static void print_address(uint64_t a) {
     printf("0x%016lx\n", a);
 }
 
-void print_backtrace(uint64_t rip, uint64_t rbp) {
+// True when `ret` looks like a return address into our code: inside .text
+// and preceded by a CALL rel32 (E8) or an indirect CALL through a register
+// or memory (FF /2, 2 to 7 bytes long).
+static bool looks_like_return(uint64_t ret) {
+  const uint64_t lo = reinterpret_cast<uint64_t>(__text_start) + 8;
+  if (ret < lo || ret >= reinterpret_cast<uint64_t>(__text_end)) return false;
+  const uint8_t* p = reinterpret_cast<const uint8_t*>(ret);
+  if (p[-5] == 0xe8) return true;
+  for (int len = 2; len <= 7; ++len)
+    if (p[-len] == 0xff && ((p[-len + 1] >> 3) & 7) == 2) return true;
+  return false;
+}
+
+void print_backtrace(uint64_t rip, uint64_t rbp, uint64_t rsp) {
   printf("Backtrace:\n  #0  ");
   print_address(rip);
-  for (unsigned depth = 1; depth < 32; ++depth) {
+  unsigned depth = 1;
+  // A leaf function may run without a frame of its own (GCC sets none up
+  // when it needs no stack), so its caller is only visible as the return
+  // address on top of the stack.
+  if (rsp && !(rsp & 7) && on_known_stack(rsp, 8)) {
+    uint64_t top = *reinterpret_cast<const uint64_t*>(rsp);
+    bool framed = rbp && !(rbp & 7) && on_known_stack(rbp, 16) &&
+                  reinterpret_cast<const uint64_t*>(rbp)[1] == top;
+    if (!framed && looks_like_return(top)) {
+      printf("  #%-2u ", depth++);
+      print_address(top - 1);
+    }
+  }
+  for (; depth < 32; ++depth) {
     if (rbp == 0 || (rbp & 7) || !on_known_stack(rbp, 16)) break;
     const uint64_t* frame = reinterpret_cast<const uint64_t*>(rbp);
     if (frame[1] == 0) break;
@@ -163,7 +189,7 @@ void dump_frame(const ExceptionFrame* f) {
          f->regs.cs, f->regs.ss);
   printf("cr0=%016lx cr2=%016lx cr3=%016lx cr4=%016lx\n", cpu::read_cr0(), cpu::read_cr2(),
          cpu::read_cr3(), cpu::read_cr4());
-  print_backtrace(f->regs.rip, f->regs[Gpr::rbp]);
+  print_backtrace(f->regs.rip, f->regs[Gpr::rbp], f->regs[Gpr::rsp]);
 }
 
 SafeResult<uint64_t> rdmsr_safe(uint32_t msr) {

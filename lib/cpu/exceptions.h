@@ -160,5 +160,6 @@ void exceptions_init();
 void dump_frame(const ExceptionFrame* f);
 // Stacks the backtrace walker may follow frame pointers into.
 void register_stack(const void* lo, const void* hi);
-// Walks the frame-pointer chain from `rbp`, printing image-relative offsets.
-void print_backtrace(uint64_t rip, uint64_t rbp);
+// Walks the frame-pointer chain from `rbp`, printing image-relative offsets;
+// `rsp` (0 if unknown) lets it recover the caller of a frameless leaf.
+void print_backtrace(uint64_t rip, uint64_t rbp, uint64_t rsp = 0);
