@@ -9,6 +9,8 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$top/scripts/lib/qemu.sh"
 # shellcheck source=scripts/lib/results.sh
 . "$top/scripts/lib/results.sh"
+# shellcheck source=scripts/lib/names.sh
+. "$top/scripts/lib/names.sh"
 
 readonly DEFAULT_TIMEOUT=90s TCG_TIMEOUT_SCALE=3
 
@@ -191,12 +193,8 @@ for pat in "${names[@]}"; do
   [[ -n ${name_hit[$pat]:-} ]] && continue
   {
     echo "run_tests.sh: no test named '$pat' in $(basename "$cfg_file")"
-    close=()
-    for ((i = 0; i < n; i++)); do
-      t=${T_NAME[i]}
-      if [[ $t == *"$pat"* || $pat == *"$t"* || ${t:0:3} == "${pat:0:3}" ]]; then close+=("$t"); fi
-    done
-    if ((${#close[@]})); then echo "close matches: ${close[*]:0:10}"; fi
+    close=$(printf '%s\n' "${T_NAME[@]}" | close_matches "$pat" | tr '\n' ' ')
+    if [[ -n $close ]]; then echo "close matches: $close"; fi
   } >&2
   exit "$EXIT_ERROR"
 done
