@@ -1,0 +1,125 @@
+// The live page table, for tests (guest only; the portable builder is in
+// cpu/pagetable.h).
+//
+// Everything here edits the table CR3 points to, through the identity map,
+// with new table pages from mem::alloc_pages, and flushes this CPU's TLB
+// afterwards. Edits serialise on one lock, but the flush is local: a test
+// that changes mappings other CPUs are using must make them flush too.
+//
+// Paging mode: 4-level, or 5-level when the firmware handed over with
+// CR4.LA57 set. LA57 can only change with paging off (Intel SDM vol.3
+// §4.1.1: MOV to CR4 that changes LA57 in IA-32e mode raises #GP; AMD APM
+// vol.2 §5.3.1), so a test cannot switch modes; it checks levels() instead.
+//
+// Attributes are named (paging::Attr): RW as `write`, US as `user`, NX,
+// PWT/PCD/PAT (the PAT index), the protection key; P is cleared by unmap().
+// Accessed/dirty bits are the hardware's: a test reads or clears them
+// through Translation::entry (pte::A, pte::D) and flushes afterwards.
+//
+// Tests must leave the mappings as they found them: SavedRange snapshots a
+// range and puts it back when it goes out of scope, whatever the test did
+// in between.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "cpu/addr.h"
+#include "cpu/pagetable.h"
+
+namespace paging {
+
+// CR3 bits 51:12 hold the root; the low bits are PCID or PWT/PCD (SDM vol.3
+// §4.5, table 4-12).
+constexpr uint64_t kCr3RootMask = 0x000ffffffffff000ull;
+
+// #PF error code bits (Intel SDM vol.3 §4.7, AMD APM vol.2 §8.4.2).
+namespace pf_error {
+constexpr uint32_t P = 1u << 0;     // protection violation (else not present)
+constexpr uint32_t W = 1u << 1;     // a write
+constexpr uint32_t U = 1u << 2;     // at CPL3
+constexpr uint32_t RSVD = 1u << 3;  // a reserved bit set in a paging entry
+constexpr uint32_t ID = 1u << 4;    // an instruction fetch
+constexpr uint32_t PK = 1u << 5;    // protection key
+}  // namespace pf_error
+
+// The table CR3 points to now.
+PageTable live();
+// 4 or 5.
+int levels();
+
+// Each edits the live table under the lock, then flushes the range.
+MapStatus map(VirtAddr va, PhysAddr pa, uint64_t size, Attr attr);
+MapStatus unmap(VirtAddr va, uint64_t size);
+// The same attributes over the whole range.
+MapStatus protect(VirtAddr va, uint64_t size, Attr attr);
+// Per leaf: each mapped piece gets change(its current attributes). The
+// whole range must be mapped (else not_mapped, and nothing changes).
+MapStatus update(VirtAddr va, uint64_t size, Attr (*change)(Attr, void*), void* ctx);
+template <typename F>
+MapStatus update(VirtAddr va, uint64_t size, F&& change) {
+  using Fn = std::remove_reference_t<F>;
+  return update(va, size, [](Attr a, void* c) { return (*static_cast<Fn*>(c))(a); },
+                const_cast<void*>(static_cast<const void*>(&change)));
+}
+
+// False when va is not mapped.
+bool lookup(VirtAddr va, Translation* out);
+
+// This CPU's TLB for [va, va+size): INVLPG per page up to kInvlpgLimit
+// pages, a full flush beyond (SDM vol.3 §4.10.4.1).
+constexpr uint64_t kInvlpgLimit = 64;
+void flush(VirtAddr va, uint64_t size);
+// Every translation, global ones too: CR4.PGE toggled when set, else a CR3
+// reload (SDM vol.3 §4.10.4.1).
+void flush_all();
+
+// A snapshot of the translations of [va, va+size) (4 KiB aligned), put
+// back when the object dies: mapped pieces are remapped to the same frames
+// with the same attributes, unmapped pieces are unmapped again. Accessed
+// and dirty bits are not restored. Pieces are found leaf by leaf, holes
+// page by page, so snapshot mapped ranges, not vast holes.
+class SavedRange {
+ public:
+  SavedRange(VirtAddr va, uint64_t size);
+  ~SavedRange();
+  SavedRange(const SavedRange&) = delete;
+  SavedRange& operator=(const SavedRange&) = delete;
+
+  // False if the snapshot could not be stored (no heap): nothing will be
+  // restored, and the caller should not go on to change the range.
+  bool ok() const { return ok_; }
+  // Puts the range back now (idempotent; the destructor calls it).
+  void restore();
+
+ private:
+  struct Piece {
+    uint64_t va, pa, size;
+    Attr attr;
+    bool mapped;
+  };
+  bool append(const Piece& p);
+
+  Piece* pieces_ = nullptr;
+  size_t count_ = 0, cap_ = 0;
+  bool ok_ = true;
+  bool restored_ = false;
+};
+
+// SavedRange plus update(): the attribute change lasts for the scope.
+class ScopedAttr {
+ public:
+  template <typename F>
+  ScopedAttr(VirtAddr va, uint64_t size, F&& change) : saved_(va, size) {
+    status_ = saved_.ok() ? update(va, size, static_cast<F&&>(change)) : MapStatus::out_of_tables;
+  }
+  MapStatus status() const { return status_; }
+  bool ok() const { return status_ == MapStatus::ok; }
+
+ private:
+  SavedRange saved_;
+  MapStatus status_;
+};
+
+}  // namespace paging

@@ -1,0 +1,67 @@
+// Running test code at CPL3.
+//
+//   UserResult r = run_user([] { return *(volatile uint64_t*)p; });
+//   report(r.ex == ExInfo(Vec::PF, kPfUser | kPfPresent), ...);
+//
+// run_user(fn, arg) runs fn(arg) at CPL3 on a stack of its own and comes
+// back at CPL0 with either fn's return value or the fault that ended it
+// (ExInfo, plus CR2 for #PF). Nothing the user code did stays behind: the
+// mappings, CR4 and the gate are put back, and flags it set (AC, DF, TF) do
+// not follow it out.
+//
+// How:
+//  - The way out of a normal return is INT kUserReturnVector, whose gate is
+//    DPL3 only while run_user runs; a fault at CPL3 goes through the
+//    ordinary catch path (cpu/exceptions.h), which resumes at CPL0 with the
+//    kernel selectors. Both land on the TSS RSP0 stack first (Intel SDM
+//    vol.3 §6.12.1), so RSP0 must be set on the calling CPU.
+//  - What CPL3 can touch: the whole test image (code, data, bss, and so the
+//    boot stack main() runs on) gets US for the duration, with its other
+//    attributes unchanged, and the user stack is fresh pages mapped US|RW|NX.
+//    Anything else (heap memory, pages a test mapped) is supervisor-only
+//    unless the test makes it user-accessible itself (paging::ScopedAttr).
+//    A lambda passed to run_user must therefore live, with what it
+//    captures, in the image or on the boot stack.
+//  - Since kernel code then runs from user pages (the exception entry, the
+//    return path), CR4.SMEP and CR4.SMAP are cleared for the duration and
+//    restored after (SDM vol.3 §4.6). SMEP/SMAP tests check supervisor
+//    accesses and need no CPL3 code. PKRU is left as the test set it.
+//  - One run at a time (the state lives in one slot), on the CPU that calls.
+#pragma once
+
+#include <cstdint>
+#include <type_traits>
+
+#include "cpu/exceptions.h"
+
+// The vector the user-mode trampoline raises to come back. Its handler is
+// installed only while run_user runs, and ignores the vector from CPL0.
+#define USER_RETURN_VECTOR 0x81
+constexpr unsigned kUserReturnVector = USER_RETURN_VECTOR;
+constexpr uint64_t kUserStackPages = 4;
+
+struct [[nodiscard]] UserResult {
+  uint64_t value = 0;  // fn's return value, when it returned
+  ExInfo ex;           // the fault that ended it, else none
+  uint64_t cr2 = 0;    // CR2 at a #PF
+  constexpr bool ok() const { return !ex.faulted(); }
+};
+
+using UserFn = uint64_t (*)(void* arg);
+UserResult run_user(UserFn fn, void* arg);
+
+// Any callable returning an integer or void (void comes back as value 0).
+template <typename F>
+UserResult run_user(F&& f) {
+  using Fn = std::remove_reference_t<F>;
+  UserFn tramp = [](void* p) -> uint64_t {
+    Fn& g = *static_cast<Fn*>(p);
+    if constexpr (std::is_void_v<decltype(g())>) {
+      g();
+      return 0;
+    } else {
+      return static_cast<uint64_t>(g());
+    }
+  };
+  return run_user(tramp, const_cast<void*>(static_cast<const volatile void*>(&f)));
+}
