@@ -271,7 +271,8 @@ clear_status() {
 show_status() {
   ((tty && !(verbose && jobs == 1))) || return 0
   local names_running='' p
-  for p in "${!RUNNING[@]}"; do names_running+=" ${T_NAME[RUNNING[p]]}"; done
+  ((${#RUNNING[@]})) || return 0
+  for p in "${!RUNNING[@]}"; do names_running+=" ${T_NAME[${RUNNING[$p]}]}"; done
   printf '\r\e[K[%d/%d] running:%s' "$done_count" "${#selected[@]}" "${names_running:0:60}" >&3
   status_shown=1
 }
@@ -396,7 +397,11 @@ reap() { # PID STATUS
   fi
   if [[ -z $verdict ]]; then
     verdict=$(verdict_of_status "$st")
-    detail="scripts/run exited $st without a verdict; see the log"
+    if [[ $verdict == INTERRUPTED ]]; then
+      detail="stopped by the runner"
+    else
+      detail="scripts/run exited $st without a verdict; see the log"
+    fi
   fi
   # The two views of one verdict must agree; the exit status is what CI
   # scripts see, so a mismatch is a runner bug worth stopping on.
