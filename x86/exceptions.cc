@@ -3,7 +3,8 @@
 // IDT, and execution resumes cleanly.
 //
 // Vectors that cannot be provoked here are SKIPped with the reason: #CP
-// needs CET shadow stacks, #VC/#SX need SEV-ES/SVM hosts, #AC needs CPL3.
+// needs CET shadow stacks, #VC/#SX need SEV-ES/SVM hosts. #AC is raised from
+// CPL3 through run_user (cpu/usermode.h).
 // Software INT n to NMI, #MC and #VE checks their gates; INT n never pushes
 // an error code, so vectors with one are only raised by real faults.
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include "cpu/desc.h"
 #include "cpu/exceptions.h"
 #include "cpu/processor.h"
+#include "cpu/usermode.h"
 #include "rt/report.h"
 
 namespace {
@@ -182,13 +184,60 @@ void registers_preserved() {
   report(ok, "r8-r15 survive an exception that resumes");
 }
 
+// Alignment checking: a misaligned data access at CPL3 with CR0.AM and
+// RFLAGS.AC both set raises #AC(0) (Intel SDM vol.3 §6.15 "Interrupt 17",
+// AMD APM vol.2 §8.2.18); clear either, or run at CPL0, and it does not.
+alignas(16) volatile uint8_t ac_buf[32];
+constexpr uint64_t kRflagsAcBit = 1ull << 18;
+
+uint64_t load_with_ac(uintptr_t addr) {
+  uint64_t v;
+  asm volatile("pushfq; orq %2, (%%rsp); popfq; movq (%1), %0"
+               : "=r"(v)
+               : "r"(addr), "i"(kRflagsAcBit)
+               : "memory", "cc");
+  return v;
+}
+
+// The same at CPL0, where RFLAGS.AC must not stay set afterwards (with SMAP
+// it would open user pages to the kernel).
+uint64_t load_with_ac_restored(uintptr_t addr) {
+  uint64_t v;
+  asm volatile("pushfq; pushfq; orq %2, (%%rsp); popfq; movq (%1), %0; popfq"
+               : "=r"(v)
+               : "r"(addr), "i"(kRflagsAcBit)
+               : "memory", "cc");
+  return v;
+}
+
+void alignment_check() {
+  ReportPrefix p("#AC");
+  const uintptr_t odd = reinterpret_cast<uintptr_t>(&ac_buf[1]);
+  const uintptr_t even = reinterpret_cast<uintptr_t>(&ac_buf[8]);
+  const uint64_t cr0 = cpu::read_cr0();
+  cpu::write_cr0(cr0 | cpu::cr0::AM);
+  UserResult misaligned = run_user([odd] { return load_with_ac(odd); });
+  UserResult aligned = run_user([even] { return load_with_ac(even); });
+  ExInfo cpl0 = catch_fault([odd] { (void)load_with_ac_restored(odd); });
+  cpu::write_cr0(cr0 & ~cpu::cr0::AM);
+  UserResult no_am = run_user([odd] { return load_with_ac(odd); });
+  cpu::write_cr0(cr0);
+  expect_ex_unless(tcg_known("alignment checking (#AC) is not implemented"), misaligned.ex,
+                   ExInfo(Vec::AC, 0), "CPL3 misaligned load, CR0.AM and RFLAGS.AC set");
+  expect_ex(aligned.ex, ExInfo(), "CPL3 aligned load, CR0.AM and RFLAGS.AC set");
+  expect_ex(cpl0, ExInfo(), "CPL0 misaligned load, CR0.AM and RFLAGS.AC set");
+  expect_ex(no_am.ex, ExInfo(), "CPL3 misaligned load, CR0.AM clear");
+  // The CPL3 code returns with AC still set; the way back must clear it.
+  report(aligned.ok() && !(cpu::read_rflags() & kRflagsAcBit),
+         "RFLAGS.AC does not leak out of the CPL3 runs");
+}
+
 void not_here() {
   ReportPrefix p("unreachable");
   if (cpu::cpuid(0).eax >= 7 && (cpu::cpuid(7).ecx & (1u << 7)))
     report_skip("#CP: CET shadow stacks are not enabled by this framework yet");
   else
     report_skip("#CP: no CET shadow stacks on this CPU");
-  report_skip("#AC: needs CPL3 code with EFLAGS.AC, which the user-mode helper will provide");
   report_skip("#VC/#SX: raised only on SEV-ES guests and SVM hosts (see the sev test)");
 }
 
@@ -198,6 +247,7 @@ int main() {
   faults();
   gates();
   registers_preserved();
+  alignment_check();
   not_here();
   return report_summary();
 }
