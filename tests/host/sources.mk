@@ -13,3 +13,4 @@ PORTABLE_SRCS += lib/mem/heap.cc
 PORTABLE_SRCS += lib/acpi/acpi.cc
 PORTABLE_SRCS += lib/platform/ghcb.cc
 PORTABLE_SRCS += lib/platform/tdx.cc
+PORTABLE_SRCS += lib/rt/fbcon.cc
