@@ -346,4 +346,53 @@ bool parse_mcfg(const SdtHeader* t, McfgInfo* out, Problems* problems) {
   return true;
 }
 
+// ---- SPCR ----
+
+namespace {
+
+uint32_t spcr_baud_rate(uint8_t code) {
+  switch (code) {
+    case spcr_baud::k9600: return 9600;
+    case spcr_baud::k19200: return 19200;
+    case spcr_baud::k57600: return 57600;
+    case spcr_baud::k115200: return 115200;
+    default: return 0;
+  }
+}
+
+// ACPI 6.5 §5.2.3.2, Table 5.1: access size 1-4 is 1 << (n - 1) bytes.
+uint8_t gas_access_bytes(const Gas& g) {
+  if (g.access_size >= 1 && g.access_size <= 3) return static_cast<uint8_t>(1u << (g.access_size - 1));
+  if (g.access_size == 0 && (g.bit_width == 16 || g.bit_width == 32))
+    return static_cast<uint8_t>(g.bit_width / 8);
+  return 1;
+}
+
+}  // namespace
+
+bool parse_spcr(const SdtHeader* t, SerialConsole* out, Problems* problems) {
+  __builtin_memset(out, 0, sizeof(*out));
+  const uint32_t len = read<SdtHeader>(t).length;
+  if (len < kSpcrMinLength) {
+    problems->add(ProblemKind::bad_length, t->signature, where_of(t), len);
+    return false;
+  }
+  const Spcr s = read_prefix<Spcr>(t);
+  const uint8_t rev = s.header.revision;
+  out->interface_type = s.interface_type;
+  out->address = s.base_address.address;
+  out->mmio = s.base_address.space_id == kSystemMemory;
+  out->baud = rev >= 4 && s.precise_baud_rate ? s.precise_baud_rate : spcr_baud_rate(s.baud_rate);
+  out->clock_hz = rev >= 3 && s.uart_clock_frequency ? s.uart_clock_frequency : kUartDefaultClockHz;
+  out->reg_width = out->mmio ? gas_access_bytes(s.base_address) : 1;
+  out->reg_stride = out->reg_width;
+  const bool is_16550 = s.interface_type == spcr_interface::k16550 ||
+                        s.interface_type == spcr_interface::k16550Subset ||
+                        s.interface_type == spcr_interface::k16550Gas;
+  const bool space_ok =
+      s.base_address.space_id == kSystemMemory || s.base_address.space_id == kSystemIo;
+  out->usable = is_16550 && space_ok && out->address != 0;
+  return true;
+}
+
 }  // namespace acpi

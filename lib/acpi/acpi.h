@@ -229,6 +229,61 @@ struct McfgAllocation {
 };
 static_assert(sizeof(McfgAllocation) == 16);
 
+// Serial Port Console Redirection Table (Microsoft, SPCR revisions 2-4).
+// Revision 1 and 2 tables end at offset 80; revision 3 gives the UART clock
+// in what was reserved at 76, and revision 4 adds the precise baud rate and
+// the namespace string.
+struct Spcr {
+  SdtHeader header;
+  uint8_t interface_type;  // a DBG2 serial port subtype, spcr_interface below
+  uint8_t reserved0[3];
+  Gas base_address;  // 0: console redirection is disabled
+  uint8_t interrupt_type;
+  uint8_t irq;
+  uint32_t gsi;
+  uint8_t baud_rate;  // spcr_baud below
+  uint8_t parity;
+  uint8_t stop_bits;
+  uint8_t flow_control;
+  uint8_t terminal_type;
+  uint8_t language;
+  uint16_t pci_device_id;
+  uint16_t pci_vendor_id;
+  uint8_t pci_bus;
+  uint8_t pci_device;
+  uint8_t pci_function;
+  uint32_t pci_flags;
+  uint8_t pci_segment;
+  uint32_t uart_clock_frequency;  // Hz, revision 3+; 0: not given
+  uint32_t precise_baud_rate;     // revision 4+; 0: use baud_rate
+  uint16_t namespace_string_length;
+  uint16_t namespace_string_offset;
+};
+static_assert(sizeof(Spcr) == 88);
+static_assert(__builtin_offsetof(Spcr, base_address) == 40);
+static_assert(__builtin_offsetof(Spcr, baud_rate) == 58);
+static_assert(__builtin_offsetof(Spcr, pci_device_id) == 64);
+static_assert(__builtin_offsetof(Spcr, uart_clock_frequency) == 76);
+static_assert(__builtin_offsetof(Spcr, precise_baud_rate) == 80);
+constexpr uint32_t kSpcrMinLength = 80;
+
+// The 16550 members of the DBG2 serial port subtypes (Microsoft DBG2
+// specification, Table 3), the ones an x86 SPCR names.
+namespace spcr_interface {
+constexpr uint8_t k16550 = 0x00;
+constexpr uint8_t k16550Subset = 0x01;  // the DBGP revision 1 subset
+constexpr uint8_t k16550Gas = 0x12;     // register width given by the GAS
+}  // namespace spcr_interface
+
+// SPCR "Configured Baud Rate" codes; 0 means the firmware's setting as is.
+namespace spcr_baud {
+constexpr uint8_t kAsIs = 0;
+constexpr uint8_t k9600 = 3;
+constexpr uint8_t k19200 = 4;
+constexpr uint8_t k57600 = 6;
+constexpr uint8_t k115200 = 7;
+}  // namespace spcr_baud
+
 #pragma pack(pop)
 
 struct Access {
@@ -377,5 +432,30 @@ struct McfgInfo {
   size_t count;
 };
 bool parse_mcfg(const SdtHeader* mcfg, McfgInfo* out, Problems* problems);
+
+// ---- SPCR ----
+
+// The clock of a PC-compatible 16550, used when the table gives none.
+constexpr uint32_t kUartDefaultClockHz = 1843200;
+
+struct SerialConsole {
+  bool usable;             // a 16550-compatible UART with a base address
+  uint8_t interface_type;  // as the table says, usable or not
+  bool mmio;               // system memory, else system I/O space
+  uint64_t address;
+  uint8_t reg_width;   // bytes per register access: 1, 2 or 4
+  uint8_t reg_stride;  // bytes between consecutive registers
+  uint32_t baud;       // 0: keep the firmware's line settings
+  uint32_t clock_hz;
+};
+
+// Returns false if `spcr` is too short to be an SPCR. A table that names a
+// UART other than a 16550, an address space other than memory or I/O, or
+// no base address parses with usable == false. The register width comes
+// from the GAS access size (or its bit width when the access size is 0)
+// for memory-mapped UARTs, where registers sit one access width apart; a
+// port-I/O 16550 always has byte registers one port apart. Baud codes the
+// table does not define read as "as is".
+bool parse_spcr(const SdtHeader* spcr, SerialConsole* out, Problems* problems);
 
 }  // namespace acpi
