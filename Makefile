@@ -124,4 +124,5 @@ distclean: clean
 
 .PHONY: all check check-host check-images clean distclean
 
+include scripts/esp/esp.mk
 -include $(LIB_OBJS:.o=.d) $(ENTRY_OBJ:.o=.d) $(TEST_SRCS:.cc=.d) $(APP_SRCS:.cc=.d)

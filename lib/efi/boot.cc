@@ -15,6 +15,7 @@
 #include "efi/exit_boot.h"
 #include "efi/memmap.h"
 #include "elf/reloc.h"
+#include "esp/runner_link.h"
 #include "rt/exit.h"
 #include "rt/format.h"
 #include "rt/string.h"
@@ -142,6 +143,7 @@ extern "C" efi::Status efi_main(efi::Handle image, efi::SystemTable* st) {
                efi::cmdline_status_str(cs), kMaxArgs - 1, sizeof(arg_buf) - 1);
   info.argc = cl.argc;
   info.argv = cl.argv;
+  esp::note_runner_launch(st);
 
   gather_config_tables(st);
   gather_framebuffer(bs);

@@ -65,6 +65,13 @@ struct BootInfo {
   uint8_t sev_cbit;       // C-bit position (SEV*) or 0
   uint64_t sev_status;    // MSR 0xC0010131 (SEV*) or 0
 
+  // Set in phase 3 when the ESP batch runner started this image
+  // (lib/esp/runner_link.h): platform_exit then records the verdict for
+  // the runner and resets instead of exiting.
+  bool runner_launched;
+  uint32_t runner_index;
+  uint32_t runner_launch_seq;
+
   // Reserved for later phases before ExitBootServices.
   uint64_t trampoline_page;  // one page below 1 MiB for AP start-up, or 0
   uint64_t pt_pool_base;     // page-table pool (physical)

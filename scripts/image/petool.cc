@@ -10,9 +10,15 @@
 //                            base-relocation directory, EFI application
 //                            subsystem
 //   petool info IMAGE        print the headers and sections
+//   petool sbat IMAGE        print the .sbat section; fail if it is missing
+//                            or malformed (check verifies it when present)
 //
 // Layouts from the Microsoft PE/COFF specification (§3 COFF file header,
-// §3.4 optional header, §4 section table).
+// §3.4 optional header, §4 section table). The .sbat format is shim's
+// SBAT.md: CSV lines of component_name, component_generation, vendor_name,
+// vendor_package_name, vendor_version, vendor_url; the first line must be
+// the "sbat" self-description.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -123,6 +129,75 @@ int nx_compat(const char* path) {
   return out ? 0 : 1;
 }
 
+// The .sbat text (up to the first NUL), or an error.
+bool sbat_text(const Image& img, const Section& s, std::string& text, std::string& error) {
+  if (s.characteristics & (kScnMemWrite | kScnMemExecute)) {
+    error = ".sbat must be read-only data";
+    return false;
+  }
+  size_t n = std::min<size_t>(s.raw_size, s.virtual_size);
+  if (n == 0 || uint64_t(s.raw_offset) + n > img.bytes.size()) {
+    error = ".sbat is empty or extends past the end of the file";
+    return false;
+  }
+  const char* p = reinterpret_cast<const char*>(&img.bytes[s.raw_offset]);
+  text.assign(p, strnlen(p, n));
+  if (text.rfind("sbat,1,", 0) != 0) {
+    error = ".sbat does not start with the 'sbat,1,' line";
+    return false;
+  }
+  size_t line = 0, pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) {
+      error = ".sbat line " + std::to_string(line + 1) + " is not terminated by a newline";
+      return false;
+    }
+    std::string l = text.substr(pos, end - pos);
+    ++line;
+    if (std::count(l.begin(), l.end(), ',') != 5) {
+      error = ".sbat line " + std::to_string(line) + " does not have 6 fields: " + l;
+      return false;
+    }
+    size_t c1 = l.find(','), c2 = l.find(',', c1 + 1);
+    std::string gen = l.substr(c1 + 1, c2 - c1 - 1);
+    if (c1 == 0 || gen.empty() || gen.find_first_not_of("0123456789") != std::string::npos) {
+      error = ".sbat line " + std::to_string(line) + " needs a name and a numeric generation";
+      return false;
+    }
+    pos = end + 1;
+  }
+  if (line < 2) {
+    error = ".sbat has no component line after the sbat header";
+    return false;
+  }
+  return true;
+}
+
+const Section* find_section(const Image& img, const char* name) {
+  for (const auto& s : img.sections)
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+int sbat(const char* path) {
+  Image img;
+  if (!parse(path, img)) {
+    fprintf(stderr, "petool: %s: %s\n", path, img.error.c_str());
+    return 1;
+  }
+  const Section* s = find_section(img, ".sbat");
+  std::string text, error;
+  if (!s) error = "no .sbat section (Secure Boot with shim and SBAT needs one)";
+  if (s && !sbat_text(img, *s, text, error)) s = nullptr;
+  if (!s) {
+    fprintf(stderr, "petool: %s: %s\n", path, error.c_str());
+    return 1;
+  }
+  fputs(text.c_str(), stdout);
+  return 0;
+}
+
 int check(const char* path) {
   Image img;
   if (!parse(path, img)) {
@@ -155,6 +230,10 @@ int check(const char* path) {
       fail("section " + s.name + " extends past the end of the file");
   }
   if (end > img.u32(img.opt + kOptSizeOfImage)) fail("SizeOfImage does not cover all sections");
+  if (const Section* s = find_section(img, ".sbat")) {
+    std::string text, error;
+    if (!sbat_text(img, *s, text, error)) fail(error);
+  }
   return bad ? 1 : 0;
 }
 
@@ -182,6 +261,7 @@ int main(int argc, char** argv) {
   if (argc == 3 && std::strcmp(argv[1], "nx-compat") == 0) return nx_compat(argv[2]);
   if (argc == 3 && std::strcmp(argv[1], "check") == 0) return check(argv[2]);
   if (argc == 3 && std::strcmp(argv[1], "info") == 0) return info(argv[2]);
-  fprintf(stderr, "usage: petool {nx-compat|check|info} IMAGE\n");
+  if (argc == 3 && std::strcmp(argv[1], "sbat") == 0) return sbat(argv[2]);
+  fprintf(stderr, "usage: petool {nx-compat|check|info|sbat} IMAGE\n");
   return 2;
 }
