@@ -137,6 +137,10 @@ void load_idt() {
   // INT3 and INTO from user mode are breakpoints tests may want to take.
   set_gate_dpl(static_cast<unsigned>(Vec::BP), 3);
   set_gate_dpl(static_cast<unsigned>(Vec::OF), 3);
+  load_idt_this_cpu();
+}
+
+void load_idt_this_cpu() {
   DescriptorPointer p{sizeof(idt) - 1, reinterpret_cast<uint64_t>(idt)};
   asm volatile("lidt %0" ::"m"(p) : "memory");
 }

@@ -48,10 +48,14 @@ struct [[gnu::packed]] DescriptorPointer {
 };
 
 // Loads the GDT and reloads every segment register; loads the TSS of `cpu`,
-// whose IST stacks and RSP0 are given.
+// whose IST stacks and RSP0 are given. FS and GS get the null selector,
+// which clears their bases on Intel CPUs: per-CPU data (lib/smp/percpu.h)
+// must be installed again afterwards.
 void load_gdt_and_tss(unsigned cpu, Tss* tss);
 // Fills and loads the IDT (shared by all CPUs).
 void load_idt();
+// Loads the already-filled IDT on the calling CPU (APs at bring-up).
+void load_idt_this_cpu();
 // Sets the DPL of a gate (3 lets CPL3 code raise it with INT n).
 void set_gate_dpl(unsigned vector, unsigned dpl);
 // Sets the IST slot of a gate (0 = none).

@@ -6,6 +6,7 @@
 #include "rt/exit.h"
 #include "rt/format.h"
 #include "rt/report.h"
+#include "smp/percpu.h"
 
 extern "C" char __image_base[], __image_end[], __text_start[], __text_end[];
 extern "C" const int32_t __ex_table_start[], __ex_table_end[];
@@ -19,15 +20,27 @@ constexpr uint64_t kRflagsNt = 1ull << 14;
 constexpr uint64_t kRflagsAc = 1ull << 18;
 
 constinit ExceptionHandler handlers[256] = {};
-// The innermost active catch_fault. One CPU runs tests for now; per-CPU
-// state moves into the CPU's own data when APs run test code.
-constinit FaultCatcher* catcher = nullptr;
-constinit int unexpected_depth = 0;
+
+// The innermost active catch_fault and the nesting of unexpected-exception
+// reports are per CPU (lib/smp/percpu.h). Until per-CPU data exists only
+// the BSP runs, and these stand in for its fields; platform bring-up
+// installs per-CPU data outside any catch_fault, so nothing is lost.
+constinit FaultCatcher* boot_catcher = nullptr;
+constinit int boot_unexpected_depth = 0;
+
+FaultCatcher*& catcher() {
+  return smp::percpu_ready() ? smp::this_cpu()->catcher : boot_catcher;
+}
+int& unexpected_depth() {
+  return smp::percpu_ready() ? smp::this_cpu()->unexpected_depth : boot_unexpected_depth;
+}
 
 struct StackRange {
   uint64_t lo, hi;
 };
-constinit StackRange stacks[16] = {};
+// The BSP's stacks plus one range per AP (lib/smp keeps each AP's stacks
+// in one allocation).
+constinit StackRange stacks[16 + desc::kMaxCpus] = {};
 constinit unsigned nstacks = 0;
 
 bool on_known_stack(uint64_t p, uint64_t len) {
@@ -49,6 +62,7 @@ bool apply_fixup(ExceptionFrame* f) {
 
 bool resume_catcher(ExceptionFrame* f) {
   // NMI and #MC are not consequences of the code under test; never swallow them.
+  FaultCatcher* catcher = ::catcher();
   if (!catcher || f->vector >= 32 || f->vector == 2 || f->vector == 18) return false;
   catcher->info = ExInfo::make(f->vector, static_cast<uint32_t>(f->error_code));
   catcher->cr2 = f->vector == 14 ? cpu::read_cr2() : 0;
@@ -67,17 +81,20 @@ bool resume_catcher(ExceptionFrame* f) {
 }
 
 [[noreturn]] void unexpected(ExceptionFrame* f) {
-  if (++unexpected_depth > 1) {
+  const unsigned cpu = smp::current_cpu();
+  if (++unexpected_depth() > 1) {
     // A fault while reporting a fault: say the least that can still work.
-    printf("\nFATAL: nested exception %s while reporting an unexpected exception\n",
-           vector_name(f->vector));
+    printf("\nFATAL: nested exception %s on CPU %u while reporting an unexpected exception\n",
+           vector_name(f->vector), cpu);
     platform_exit(Verdict::fail);
   }
-  printf("\nUnhandled exception %s (vector %lu)", vector_name(f->vector), f->vector);
+  printf("\nUnhandled exception %s (vector %lu) on CPU %u", vector_name(f->vector), f->vector,
+         cpu);
   if (vector_has_error_code(f->vector)) printf(", error code 0x%lx", f->error_code);
   printf("\n");
   dump_frame(f);
-  report_fail("unhandled exception %s at rip 0x%lx", vector_name(f->vector), f->regs.rip);
+  report_fail("unhandled exception %s at rip 0x%lx on CPU %u", vector_name(f->vector),
+              f->regs.rip, cpu);
   exit(1);
 }
 
@@ -120,11 +137,11 @@ ExceptionHandler set_exception_handler(unsigned vector, ExceptionHandler h) {
 }
 
 void fault_catcher_push(FaultCatcher* c) {
-  c->prev = catcher;
-  catcher = c;
+  c->prev = catcher();
+  catcher() = c;
 }
 
-void fault_catcher_pop(FaultCatcher* c) { catcher = c->prev; }
+void fault_catcher_pop(FaultCatcher* c) { catcher() = c->prev; }
 
 void register_stack(const void* lo, const void* hi) {
   if (nstacks < sizeof(stacks) / sizeof(stacks[0]))
@@ -286,5 +303,5 @@ ExInfo invlpg_safe(const volatile void* addr) {
 
 void exceptions_init() {
   for (auto& h : handlers) h = nullptr;
-  catcher = nullptr;
+  catcher() = nullptr;
 }

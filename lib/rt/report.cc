@@ -5,6 +5,7 @@
 #include "rt/console.h"
 #include "rt/exit.h"
 #include "rt/format.h"
+#include "smp/percpu.h"
 
 namespace {
 
@@ -20,6 +21,10 @@ struct ReportState {
   bool summary_printed;
 };
 constinit ReportState st = {};
+// Several CPUs may report at once: the counters and each line are updated
+// under this lock, so lines do not interleave and counts are not lost. The
+// holder may take it again (a fault while printing still reports).
+constinit smp::CpuLock lock;
 
 void vline(const char* kind, const char* fmt, va_list ap) {
   printf("%s: %s", kind, st.prefix);
@@ -28,6 +33,7 @@ void vline(const char* kind, const char* fmt, va_list ap) {
 }
 
 void record(bool pass, const char* fmt, va_list ap) {
+  smp::CpuLockGuard g(lock);
   ++st.counts.tests;
   if (!pass) ++st.counts.failures;
   vline(pass ? "PASS" : "FAIL", fmt, ap);
@@ -69,6 +75,7 @@ void report_fail(const char* fmt, ...) {
 void report_skip(const char* fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
+  smp::CpuLockGuard g(lock);
   ++st.counts.tests;
   ++st.counts.skipped;
   vline("SKIP", fmt, ap);
@@ -78,6 +85,7 @@ void report_skip(const char* fmt, ...) {
 void report_xfail(bool xfail, bool pass, const char* fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
+  smp::CpuLockGuard g(lock);
   ++st.counts.tests;
   const char* kind;
   if (!xfail) {
@@ -97,11 +105,13 @@ void report_xfail(bool xfail, bool pass, const char* fmt, ...) {
 void report_info(const char* fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
+  smp::CpuLockGuard g(lock);
   vline("INFO", fmt, ap);
   va_end(ap);
 }
 
 void report_prefix_pushf(const char* fmt, ...) {
+  smp::CpuLockGuard g(lock);
   if (st.depth < kMaxDepth) st.depth_marks[st.depth] = st.prefix_len;
   ++st.depth;
   va_list ap;
@@ -122,6 +132,7 @@ void report_prefix_pushf(const char* fmt, ...) {
 void report_prefix_push(const char* prefix) { report_prefix_pushf("%s", prefix); }
 
 void report_prefix_pop() {
+  smp::CpuLockGuard g(lock);
   if (st.depth == 0) return;
   --st.depth;
   if (st.depth < kMaxDepth) st.prefix_len = st.depth_marks[st.depth];
@@ -131,6 +142,7 @@ void report_prefix_pop() {
 void report_abort(const char* fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
+  lock.lock();
   vline("ERROR", fmt, ap);
   va_end(ap);
   st.summary_printed = true;  // an abort has no meaningful summary
@@ -148,6 +160,7 @@ Verdict report_verdict() {
 }
 
 int report_summary() {
+  smp::CpuLockGuard g(lock);
   const ReportCounts& c = st.counts;
   if (!st.summary_printed) {
     st.summary_printed = true;
