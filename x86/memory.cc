@@ -4,9 +4,10 @@
 // and zone limits, random allocations keep distinct contents until freed,
 // refused frees are values that change nothing, exhaustion is a value, and
 // with RAM above 4 GiB (-m 6G) that memory is handed out and holds
-// distinct data at probes spread over all of it. Heap: random malloc/realloc/free traffic keeps
-// every block's contents, alignment holds, calloc zeroes, the counters
-// return to where they started, and a consistency walk finds nothing.
+// distinct data at probes spread over all of it. Heap: random
+// malloc/realloc/free traffic keeps every block's contents, alignment
+// holds, calloc zeroes, the counters return to where they started, and a
+// consistency walk finds nothing.
 // Heap corruption detection is the host tests' job (tests/host/heap_test.cc):
 // here it would end the guest.
 #include <cstdint>
