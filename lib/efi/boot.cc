@@ -15,6 +15,7 @@
 #include "efi/exit_boot.h"
 #include "efi/memmap.h"
 #include "elf/reloc.h"
+#include "platform/detect.h"
 #include "esp/runner_link.h"
 #include "rt/exit.h"
 #include "rt/format.h"
@@ -147,8 +148,23 @@ extern "C" efi::Status efi_main(efi::Handle image, efi::SystemTable* st) {
 
   gather_config_tables(st);
   gather_framebuffer(bs);
-  info.platform = Platform::plain;
   info.features = cpu::features();
+  platform::detect_into(info);
+  // Phase 5 must not touch an MSR before the GHCB exists (SEV-ES/SNP), so
+  // EFER.NXE, which the NX bits of our page tables need, is set here, where
+  // the firmware still serves #VC.
+  if (info.features.nx) {
+    const uint64_t efer = cpu::rdmsr(cpu::kMsrEfer);
+    if (!(efer & cpu::efer::NXE)) cpu::wrmsr(cpu::kMsrEfer, efer | cpu::efer::NXE);
+  }
+  if (platform::has_ghcb(info.platform)) {
+    efi::PhysicalAddress ghcb = 0;
+    if (efi::Status s = bs->allocate_pages(efi::AllocateType::any_pages,
+                                           efi::MemoryType::loader_data, 1, &ghcb);
+        efi::is_error(s))
+      fail_early(st, "cannot reserve the GHCB page (status 0x%lx)", s);
+    info.ghcb_page = ghcb;
+  }
 
   // One page below 1 MiB for the AP start-up trampoline (SIPI vectors
   // address 4 KiB pages below 1 MiB, Intel SDM vol.3 §9.4.4.1).

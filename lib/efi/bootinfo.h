@@ -61,9 +61,15 @@ struct BootInfo {
   cpu::Features features;
 
   // Confidential-computing status, detected before ExitBootServices.
+  // lib/platform/detect.h fills these.
   Platform platform;
   uint8_t sev_cbit;       // C-bit position (SEV*) or 0
   uint64_t sev_status;    // MSR 0xC0010131 (SEV*) or 0
+  uint32_t sev_mem_enc_eax;  // CPUID Fn8000_001F EAX, or 0
+  uint8_t tdx_gpa_width;     // TDG.VP.INFO GPAW (TDX) or 0
+  uint64_t tdx_shared_mask;  // GPA bit GPAW-1 (TDX) or 0
+  uint64_t tdx_attributes;   // TDG.VP.INFO TD attributes (TDX) or 0
+  uint64_t ghcb_page;        // SEV-ES/SNP: one page reserved for the GHCB, or 0
 
   // Set in phase 3 when the ESP batch runner started this image
   // (lib/esp/runner_link.h): platform_exit then records the verdict for

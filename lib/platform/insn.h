@@ -62,6 +62,23 @@ inline void tdcall(tdx::TdcallRegs& r) {
   r.r15 = r15;
 }
 
+// PVALIDATE (F2 0F 01 FF, AMD APM vol.3): RAX = linear address, ECX = page
+// size (0 = 4 KiB, 1 = 2 MiB), EDX = 1 validate / 0 rescind. EAX returns the
+// status; CF=1 means the RMP entry already had the requested state.
+struct PvalidateResult {
+  uint32_t status;
+  bool unchanged;
+};
+inline PvalidateResult pvalidate(uint64_t va, bool huge, bool validate) {
+  uint64_t rax = va;
+  bool cf;
+  asm volatile(".byte 0xf2, 0x0f, 0x01, 0xff"
+               : "+a"(rax), "=@ccc"(cf)
+               : "c"(huge ? 1u : 0u), "d"(validate ? 1u : 0u)
+               : "memory");
+  return PvalidateResult{static_cast<uint32_t>(rax), cf};
+}
+
 inline tdx::TdvmcallResult tdvmcall(const tdx::TdvmcallArgs& args) {
   tdx::TdcallRegs r = tdx::encode(args);
   tdcall(r);

@@ -1,6 +1,7 @@
 #include "rt/console.h"
 
 #include "cpu/processor.h"
+#include "platform/transport.h"
 #include "rt/format.h"
 
 namespace {
@@ -27,8 +28,8 @@ void serial_putc(char c) {
   // Bounded wait: a missing UART reads 0xff (THR "empty"); a wedged one must
   // not hang the report.
   for (unsigned spins = 0; spins < 100000; ++spins)
-    if (cpu::inb(kCom1 + kRegLsr) & kLsrThrEmpty) break;
-  cpu::outb(kCom1 + kRegData, static_cast<uint8_t>(c));
+    if (platform::port_in8(kCom1 + kRegLsr) & kLsrThrEmpty) break;
+  platform::port_out8(kCom1 + kRegData, static_cast<uint8_t>(c));
 }
 
 void serial_write(const char* s, size_t n) {
@@ -53,13 +54,13 @@ void console_write(const char* s, size_t n) {
 }
 
 void console_init_serial() {
-  cpu::outb(kCom1 + kRegIer, 0);
-  cpu::outb(kCom1 + kRegLcr, kLcrDlab);
-  cpu::outb(kCom1 + kRegData, 1);  // divisor 1: 115200 baud
-  cpu::outb(kCom1 + kRegIer, 0);
-  cpu::outb(kCom1 + kRegLcr, kLcr8N1);
-  cpu::outb(kCom1 + kRegFcr, kFcrEnableClear);
-  cpu::outb(kCom1 + kRegMcr, kMcrDtrRts);
+  platform::port_out8(kCom1 + kRegIer, 0);
+  platform::port_out8(kCom1 + kRegLcr, kLcrDlab);
+  platform::port_out8(kCom1 + kRegData, 1);  // divisor 1: 115200 baud
+  platform::port_out8(kCom1 + kRegIer, 0);
+  platform::port_out8(kCom1 + kRegLcr, kLcr8N1);
+  platform::port_out8(kCom1 + kRegFcr, kFcrEnableClear);
+  platform::port_out8(kCom1 + kRegMcr, kMcrDtrRts);
   console_add_output(serial_write);
 }
 

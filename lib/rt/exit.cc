@@ -2,6 +2,7 @@
 
 #include "cpu/processor.h"
 #include "efi/bootinfo.h"
+#include "platform/transport.h"
 #include "esp/runner_link.h"
 #include "rt/console.h"
 #include "rt/report.h"
@@ -15,12 +16,15 @@ void platform_exit(Verdict v) {
   // Under the ESP batch runner the verdict goes to a UEFI variable and the
   // reset boots the runner again (docs/esp.md).
   if (esp::launched_by_runner()) esp::record_for_runner(v);
-  cpu::outl(kDebugExitPort, debug_exit_value(v));
+  platform::port_out(kDebugExitPort, 4, debug_exit_value(v));
   // Still here: no debug-exit device. Shut down through the firmware; the
   // runner sees no verdict then, which it reports as such.
-  if (efi::RuntimeServices* rt = boot_info().runtime)
+  // Confidential guests skip the firmware's reset: it does port I/O through
+  // our #VC/#VE, and the platform's own termination carries the verdict.
+  if (efi::RuntimeServices* rt = boot_info().runtime;
+      rt && platform::transport_channel() == platform::Channel::port_io)
     rt->reset_system(efi::ResetType::shutdown, efi::kSuccess, 0, nullptr);
-  cpu::halt_forever();
+  platform::terminate(static_cast<uint8_t>(debug_exit_value(v)));
 }
 
 void exit(int code) {

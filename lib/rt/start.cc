@@ -4,12 +4,20 @@
 //  - On entry boot services are gone, interrupts are off, and the firmware's
 //    GDT, IDT and page tables are still loaded. Until our IDT is loaded any
 //    exception vectors into firmware code that may be stale: touch nothing
-//    that can fault. Under SEV-ES, CPUID, MSR access and port I/O would raise
-//    #VC, so none of them happen before the #VC vector is ours (load_idt).
+//    that can fault. Under SEV-ES/SNP, CPUID, MSR access and port I/O would
+//    raise #VC (under TDX, #VE), so none of them happen before the vector
+//    is ours: platform::takeover_handlers registers the #VC/#VE handlers
+//    and picks the transport, then load_idt makes them live.
+//  - From load_idt until platform::after_paging has set up the GHCB, the
+//    #VC handler can serve only CPUID (GHCB MSR protocol). So no MSR and no
+//    port I/O until then: EFER.NXE is set in phase 3 for that reason, and
+//    the console starts after after_paging. Console bytes then go through
+//    the platform transport (GHCB IOIO, TDVMCALL), never through an I/O
+//    instruction on a confidential guest.
 //  - After load_idt every exception is ours and reported, which is why the
 //    page tables are built after it: a mistake there is printed, not a
 //    silent triple fault.
-//  - The console comes up last, once our page tables are live.
+//  - The console comes up last, once our page tables and the GHCB are live.
 #include "cpu/desc.h"
 #include "cpu/exceptions.h"
 #include "cpu/pagetable.h"
@@ -17,6 +25,9 @@
 #include "efi/bootinfo.h"
 #include "efi/memmap.h"
 #include "mem/memory.h"
+#include "platform/detect.h"
+#include "platform/setup.h"
+#include "platform/transport.h"
 #include "rt/console.h"
 #include "rt/exit.h"
 #include "rt/report.h"
@@ -72,13 +83,19 @@ void build_page_tables(BootInfo& bi) {
   pm.alloc_table = pool_alloc;
   pm.table = table_at;
   pm.max_page = bi.features.pdpe1gb ? kHugePageSize : kLargePageSize;
+  pm.enc_mask = platform::private_mask(bi);
+  pm.shared_mask = platform::shared_mask(bi);
+  // A confidential guest shares MMIO with the host: C-bit clear (SEV), or
+  // shared bit set (TDX).
+  paging::Attr mmio = attr(paging::Attr::mmio());
+  mmio.shared = platform::is_confidential(bi.platform);
   const int levels = (cpu::read_cr4() & cpu::cr4::LA57) ? 5 : 4;
   paging::PageTable pt(pm, PhysAddr(0), levels);
   if (!paging::PageTable::create(pm, levels, &pt)) fatal_no_console(Verdict::error);
 
   // The 4 GiB below the top of the 32-bit space hold the local APIC, I/O
   // APIC, HPET, PCI windows and flash, most of which no memory map lists.
-  map_or_die(pt, 0, 4ull << 30, attr(paging::Attr::mmio()));
+  map_or_die(pt, 0, 4ull << 30, mmio);
   for (size_t i = 0; i < bi.mem_stats.count; ++i) {
     const efi::MemRange& r = bi.mem[i];
     paging::Attr a;
@@ -89,7 +106,7 @@ void build_page_tables(BootInfo& bi) {
       case efi::MemKind::runtime_code: a = paging::Attr{.write = true, .nx = false}; break;
       case efi::MemKind::mmio:
       case efi::MemKind::reserved:
-      case efi::MemKind::unusable: a = paging::Attr::mmio(); break;
+      case efi::MemKind::unusable: a = mmio; break;
       default: a = paging::Attr::data(); break;
     }
     map_or_die(pt, r.base, r.size, attr(a));
@@ -108,11 +125,17 @@ void build_page_tables(BootInfo& bi) {
   map_or_die(pt, ro_end, data_end - ro_end, attr(paging::Attr::data()));
   map_or_die(pt, data_end, end - data_end, attr(paging::Attr::rodata()));
 
+  // The GHCB page is a 4 KiB leaf of its own so that platform::after_paging
+  // can clear its C-bit without allocating a table.
+  if (bi.ghcb_page &&
+      pt.map(VirtAddr(bi.ghcb_page), PhysAddr(bi.ghcb_page), kPageSize,
+             attr(paging::Attr::data()), kPageSize) != paging::MapStatus::ok)
+    fatal_no_console(Verdict::error);
+
   // Page 0 stays unmapped so that a null dereference faults.
   if (pt.unmap(VirtAddr(uint64_t{0}), kPageSize) != paging::MapStatus::ok) fatal_no_console(Verdict::error);
 
-  uint64_t efer = cpu::rdmsr(cpu::kMsrEfer);
-  if (nx) cpu::wrmsr(cpu::kMsrEfer, efer | cpu::efer::NXE);
+  // EFER.NXE was set in phase 3 (lib/efi/boot.cc): no MSR access here.
   cpu::write_cr0(cpu::read_cr0() | cpu::cr0::WP);
   cpu::write_cr3(pt.root().value);
   bi.page_table_root = pt.root().value;
@@ -125,6 +148,14 @@ void print_banner(const BootInfo& bi) {
   printf("%s: firmware \"%s\" rev 0x%x, UEFI %u.%02u, platform %s\n", test_name,
          bi.firmware_vendor, bi.firmware_revision, bi.uefi_revision >> 16,
          bi.uefi_revision & 0xffff, platform_str(bi.platform));
+  if (bi.platform == Platform::tdx)
+    printf("%s: TDX: GPA width %u, shared bit 0x%lx, TD attributes 0x%lx; transport %s\n",
+           test_name, bi.tdx_gpa_width, bi.tdx_shared_mask, bi.tdx_attributes,
+           platform::channel_str(platform::transport_channel()));
+  else if (bi.platform != Platform::plain)
+    printf("%s: %s: C-bit %u, SEV_STATUS 0x%lx, CPUID 0x8000001f EAX 0x%x; transport %s\n",
+           test_name, platform_str(bi.platform), bi.sev_cbit, bi.sev_status, bi.sev_mem_enc_eax,
+           platform::channel_str(platform::transport_channel()));
   printf("%s: memory %lu MiB usable in a map of %zu ranges, top of RAM 0x%lx; "
          "%d-level paging, %lu table pages\n",
          test_name, usable_mib, bi.mem_stats.count, bi.mem_stats.top_of_ram, bi.paging_levels,
@@ -148,6 +179,7 @@ const char* platform_str(Platform p) {
   BootInfo& bi = *bip;
   desc::load_gdt_and_tss(0, desc::bsp_tss());
   exceptions_init();
+  platform::takeover_handlers(bi);
   desc::load_idt();
   register_stack(reinterpret_cast<void*>(boot_stack_bottom()),
                  reinterpret_cast<void*>(boot_stack_top()));
@@ -155,6 +187,7 @@ const char* platform_str(Platform p) {
   bi.mem_stats = efi::normalise_memory_map(bi.raw_map, bi.raw_map_size, bi.raw_desc_size,
                                            bi.mem, BootInfo::kMaxRanges);
   build_page_tables(bi);
+  platform::after_paging(bi);
 
   console_init_serial();
   print_banner(bi);
