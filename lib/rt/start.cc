@@ -30,6 +30,7 @@
 #include "platform/transport.h"
 #include "rt/console.h"
 #include "rt/exit.h"
+#include "rt/fbcon.h"
 #include "rt/report.h"
 #include "rt/string.h"
 
@@ -111,6 +112,14 @@ void build_page_tables(BootInfo& bi) {
     }
     map_or_die(pt, r.base, r.size, attr(a));
   }
+  // A GOP framebuffer usually sits in the hole above, but a 64-bit BAR can
+  // put it higher, where no memory map lists it. The console only writes
+  // it, so uncached costs little.
+  if (bi.fb.present && bi.fb.base + bi.fb.size > (4ull << 30)) {
+    const uint64_t lo = bi.fb.base & ~(kPageSize - 1);
+    const uint64_t hi = (bi.fb.base + bi.fb.size + kPageSize - 1) & ~(kPageSize - 1);
+    map_or_die(pt, lo, hi - lo, attr(paging::Attr::mmio()));
+  }
 
   // The image: headers and read-only data R, code RX, data and bss RW.
   const uint64_t base = reinterpret_cast<uint64_t>(__image_base);
@@ -160,6 +169,14 @@ void print_banner(const BootInfo& bi) {
          "%d-level paging, %lu table pages\n",
          test_name, usable_mib, bi.mem_stats.count, bi.mem_stats.top_of_ram, bi.paging_levels,
          bi.pt_pool_used);
+  const SerialPort& sp = console_serial();
+  printf("%s: console: serial %s 0x%lx from %s", test_name, sp.mmio ? "MMIO" : "port", sp.base,
+         sp.source);
+  if (const fbcon::Console* fc = framebuffer_console())
+    printf("; framebuffer %ux%u, %ux%u cells\n", fc->surface().width, fc->surface().height,
+           fc->cols(), fc->rows());
+  else
+    printf("; no framebuffer\n");
 }
 
 }  // namespace
@@ -189,7 +206,8 @@ const char* platform_str(Platform p) {
   build_page_tables(bi);
   platform::after_paging(bi);
 
-  console_init_serial();
+  console_init_serial(bi.acpi_rsdp);
+  console_init_framebuffer(bi.fb);
   print_banner(bi);
   if (bi.mem_stats.overlaps)
     printf("WARNING: the firmware memory map has %zu overlapping descriptors\n",
