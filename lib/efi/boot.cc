@@ -109,6 +109,31 @@ void gather_framebuffer(efi::BootServices* bs) {
                         mi->pixel_information};
 }
 
+// QEMU's fw_cfg, legacy port interface (QEMU docs/specs/fw_cfg.rst).
+constexpr uint16_t kFwCfgSelector = 0x510;
+constexpr uint16_t kFwCfgData = 0x511;
+constexpr uint16_t kFwCfgSignatureKey = 0x0000;
+constexpr char kFwCfgSignature[4] = {'Q', 'E', 'M', 'U'};
+
+// Decides whether QEMU's devices exist before anything can end the guest:
+// platform_exit writes isa-debug-exit only when on_qemu is set. Real
+// hardware may decode ports 0x510/0x511 (and 0xf4) as something else, so
+// no port is touched unless the CPUID hypervisor leaf names KVM or TCG, the
+// accelerators QEMU runs on; under them an absent fw_cfg reads 0xff, which
+// is harmless. Bare metal and other hypervisors count as "not QEMU".
+// Runs in phase 3: CPUID and port I/O are safe while the firmware still
+// owns #VC/#VE.
+void detect_qemu() {
+  BootInfo& info = boot_info_mut();
+  info.hypervisor = cpu::hypervisor();
+  if (info.hypervisor != cpu::Hypervisor::kvm && info.hypervisor != cpu::Hypervisor::tcg) return;
+  info.fw_cfg_probed = true;
+  cpu::outw(kFwCfgSelector, kFwCfgSignatureKey);
+  bool match = true;
+  for (char c : kFwCfgSignature) match &= cpu::inb(kFwCfgData) == static_cast<uint8_t>(c);
+  info.on_qemu = match;
+}
+
 void copy_vendor(const char16_t* v) {
   BootInfo& info = boot_info_mut();
   size_t n = 0;
@@ -122,6 +147,7 @@ void copy_vendor(const char16_t* v) {
 extern "C" efi::Status efi_main(efi::Handle image, efi::SystemTable* st) {
   BootInfo& info = boot_info_mut();
   efi::BootServices* bs = st->boot_services;
+  detect_qemu();
   info.image_handle = image;
   info.runtime = st->runtime_services;
   info.firmware_revision = st->firmware_revision;

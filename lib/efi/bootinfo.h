@@ -60,6 +60,12 @@ struct BootInfo {
   // CPU features, read with CPUID before ExitBootServices (see boot.cc).
   cpu::Features features;
 
+  // Whether QEMU's devices (isa-debug-exit, fw_cfg) exist, decided before
+  // ExitBootServices (boot.cc, detect_qemu, has the order and why).
+  cpu::Hypervisor hypervisor;  // from the CPUID hypervisor leaf
+  bool fw_cfg_probed;          // fw_cfg was read: only under KVM or TCG
+  bool on_qemu;                // fw_cfg answered with the "QEMU" signature
+
   // Confidential-computing status, detected before ExitBootServices.
   // lib/platform/detect.h fills these.
   Platform platform;

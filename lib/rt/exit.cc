@@ -16,7 +16,8 @@ void platform_exit(Verdict v) {
   // Under the ESP batch runner the verdict goes to a UEFI variable and the
   // reset boots the runner again (docs/esp.md).
   if (esp::launched_by_runner()) esp::record_for_runner(v);
-  platform::port_out(kDebugExitPort, 4, debug_exit_value(v));
+  // Only QEMU has the device; elsewhere the port may decode to hardware.
+  if (boot_info().on_qemu) platform::port_out(kDebugExitPort, 4, debug_exit_value(v));
   // Still here: no debug-exit device. Shut down through the firmware; the
   // runner sees no verdict then, which it reports as such.
   // Confidential guests skip the firmware's reset: it does port I/O through
@@ -25,6 +26,14 @@ void platform_exit(Verdict v) {
       rt && platform::transport_channel() == platform::Channel::port_io)
     rt->reset_system(efi::ResetType::shutdown, efi::kSuccess, 0, nullptr);
   platform::terminate(static_cast<uint8_t>(debug_exit_value(v)));
+}
+
+bool require_qemu_device(const char* what) {
+  const BootInfo& bi = boot_info();
+  if (bi.on_qemu) return true;
+  report_skip("%s: needs a QEMU device, not on QEMU (hypervisor %s%s)", what,
+              cpu::hypervisor_str(bi.hypervisor), bi.fw_cfg_probed ? ", no fw_cfg signature" : "");
+  return false;
 }
 
 void exit(int code) {

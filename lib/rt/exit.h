@@ -13,6 +13,11 @@
 // Ends the guest with exactly this verdict, printing nothing.
 [[noreturn]] void platform_exit(Verdict v);
 
+// For tests that need a QEMU test device (isa-debug-exit, fw_cfg, ...):
+// true under QEMU, else report_skip()s naming `what` and returns false.
+//   if (!require_qemu_device("pc-testdev")) return report_summary();
+bool require_qemu_device(const char* what);
+
 constexpr Verdict verdict_of_exit_code(int code) {
   return code == 0 ? Verdict::pass : code == 77 ? Verdict::skip
        : code == 99 ? Verdict::error : Verdict::fail;
