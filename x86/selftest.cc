@@ -12,6 +12,8 @@
 #include "cpu/exceptions.h"
 #include "cpu/processor.h"
 #include "efi/bootinfo.h"
+#include "rt/console.h"
+#include "rt/fbcon.h"
 #include "rt/format.h"
 #include "rt/report.h"
 #include "rt/string.h"
@@ -155,6 +157,32 @@ void check_boot_info() {
     report_info("no GOP framebuffer");
 }
 
+// Serial is always an output; the framebuffer is one exactly when the
+// firmware gave us one.
+void check_console() {
+  ReportPrefix p("console");
+  const SerialPort& sp = console_serial();
+  report(sp.base != 0 && sp.source, "serial output at %s 0x%lx (%s)", sp.mmio ? "MMIO" : "port",
+         sp.base, sp.source);
+  const bool fb = framebuffer_console() != nullptr;
+  report(fb == boot_info().fb.present, "framebuffer output %s, GOP framebuffer %s",
+         fb ? "registered" : "absent", boot_info().fb.present ? "present" : "absent");
+}
+
+// QEMU's devices are used only when the CPUID hypervisor leaf names an
+// accelerator QEMU runs on and fw_cfg then answers.
+void check_qemu_detection() {
+  ReportPrefix p("qemu");
+  const BootInfo& bi = boot_info();
+  const cpu::Hypervisor hv = cpu::hypervisor();
+  const bool qemu_accel = hv == cpu::Hypervisor::kvm || hv == cpu::Hypervisor::tcg;
+  report(bi.hypervisor == hv, "BootInfo hypervisor %s matches the CPUID leaf (%s)",
+         cpu::hypervisor_str(bi.hypervisor), cpu::hypervisor_str(hv));
+  report(bi.fw_cfg_probed == qemu_accel, "fw_cfg %sprobed under hypervisor %s",
+         bi.fw_cfg_probed ? "" : "not ", cpu::hypervisor_str(hv));
+  report(!bi.on_qemu || qemu_accel, "on_qemu %s", bi.on_qemu ? "yes" : "no");
+}
+
 void check_printf() {
   ReportPrefix p("printf");
   char buf[64];
@@ -173,6 +201,8 @@ int main(int argc, char** argv) {
   check_faults();
   check_protection();
   check_boot_info();
+  check_console();
+  check_qemu_detection();
   check_printf();
   return report_summary();
 }
