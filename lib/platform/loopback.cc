@@ -107,6 +107,11 @@ void LoopbackVc::vmgexit() {
   const uint64_t info1 = g.sw_exit_info1, info2 = g.sw_exit_info2;
   g.sw_exit_info1 = 0;
   g.sw_exit_info2 = 0;
+  if (refuse_next) {
+    refuse_next = false;
+    inject(g, Vec::GP, true);
+    return;
+  }
 
   switch (static_cast<ExitCode>(g.sw_exit_code)) {
     case ExitCode::cpuid: {

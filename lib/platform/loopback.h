@@ -59,6 +59,9 @@ class LoopbackVc final : public VcBackend {
   bool translate(uint64_t la, uint64_t* gpa, bool* shared) override;
 
   LoopbackLog log;
+  // The next request is refused with #GP injected, as a hypervisor does
+  // for an MSR it does not allow (TCG itself never refuses).
+  bool refuse_next = false;
 
  private:
   GpaWindow mmio_;
