@@ -14,3 +14,7 @@ PORTABLE_SRCS += lib/acpi/acpi.cc
 PORTABLE_SRCS += lib/platform/ghcb.cc
 PORTABLE_SRCS += lib/platform/tdx.cc
 PORTABLE_SRCS += lib/rt/fbcon.cc
+PORTABLE_SRCS += lib/platform/emulate.cc
+PORTABLE_SRCS += lib/platform/vc_core.cc
+PORTABLE_SRCS += lib/platform/ve_core.cc
+PORTABLE_SRCS += lib/platform/detect.cc
