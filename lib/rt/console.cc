@@ -4,12 +4,17 @@
 #include "cpu/processor.h"
 #include "platform/transport.h"
 #include "rt/format.h"
+#include "smp/percpu.h"
 
 namespace {
 
 constexpr unsigned kMaxOutputs = 4;
 constinit ConsoleWriter outputs[kMaxOutputs] = {};
 constinit unsigned noutputs = 0;
+// One writer at a time, so that output from several CPUs does not
+// interleave within a printf or puts; the holder may take it again (a fault
+// while printing still prints its report).
+constinit smp::CpuLock lock;
 
 // 16550 UART (National PC16550D datasheet register map).
 constexpr uint16_t kCom1 = 0x3f8;
@@ -112,6 +117,7 @@ bool console_add_output(ConsoleWriter w) {
 }
 
 void console_write(const char* s, size_t n) {
+  smp::CpuLockGuard g(lock);
   for (unsigned i = 0; i < noutputs; ++i) outputs[i](s, n);
 }
 
@@ -133,7 +139,10 @@ void console_init_serial(uint64_t acpi_rsdp) {
 
 const SerialPort& console_serial() { return serial; }
 
-int vprintf(const char* fmt, va_list ap) { return rt::vformat(console_sink, nullptr, fmt, ap); }
+int vprintf(const char* fmt, va_list ap) {
+  smp::CpuLockGuard g(lock);
+  return rt::vformat(console_sink, nullptr, fmt, ap);
+}
 
 int printf(const char* fmt, ...) {
   va_list ap;
@@ -146,6 +155,7 @@ int printf(const char* fmt, ...) {
 int puts(const char* s) {
   size_t n = 0;
   while (s[n]) ++n;
+  smp::CpuLockGuard g(lock);
   console_write(s, n);
   console_write("\n", 1);
   return static_cast<int>(n + 1);

@@ -18,6 +18,7 @@
 //    page tables are built after it: a mistake there is printed, not a
 //    silent triple fault.
 //  - The console comes up last, once our page tables and the GHCB are live.
+#include "acpi/platform.h"
 #include "cpu/desc.h"
 #include "cpu/exceptions.h"
 #include "cpu/pagetable.h"
@@ -221,6 +222,7 @@ const char* platform_str(Platform p) {
   //   1. memory:   page allocator, heap, page-table API     (lib/mem)
   //   2. platform: ACPI, APICs, timers, SMP bring-up        (lib/acpi, lib/apic, lib/smp)
   mem::memory_init(bi);
+  platform_init(bi);
 
   for (auto* f = __init_array_start; f < __init_array_end; ++f) (*f)();
 
