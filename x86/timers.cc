@@ -1,0 +1,177 @@
+// timers: the platform clocks agree with each other and with their specs.
+//
+// The ACPI PM timer (ACPI 6.5 §4.8.3.3) counts monotonically at 3.579545
+// MHz; the HPET (IA-PC HPET 1.0a) runs with a sane period and at least
+// three comparators; the TSC calibration is plausible; udelay waits at
+// least what it was asked; the ns clock never goes backwards. Rates are
+// checked by comparing two independent clocks over the same interval,
+// within 25%: under TCG every clock follows the host's wall clock but a
+// vCPU can be descheduled between two reads, so tighter bounds would test
+// the host's scheduler, not the clocks.
+#include <cstdint>
+
+#include "acpi/platform.h"
+#include "cpu/processor.h"
+#include "rt/report.h"
+#include "timer/calibrate.h"
+#include "timer/clock.h"
+#include "timer/hpet.h"
+#include "timer/pmtimer.h"
+
+namespace {
+
+constexpr unsigned kTolerancePercent = 25;
+constexpr uint64_t kNs = 1'000'000'000;
+
+void pm_timer() {
+  ReportPrefix p("PM timer");
+  if (!timer::pm::present()) {
+    report_skip("the FADT describes no PM timer");
+    return;
+  }
+  report_info("%u-bit, %s 0x%lx", timer::pm::bits(), timer::pm::io() ? "port" : "MMIO",
+              timer::pm::address());
+  // Monotonic: successive reads never step back by more than half the
+  // counter's range (a wrap is a step forward).
+  const unsigned bits = timer::pm::bits();
+  uint32_t prev = timer::pm::read(), first = prev;
+  bool monotonic = true;
+  uint64_t total = 0;
+  for (unsigned i = 0; i < 10000; ++i) {
+    const uint32_t now = timer::pm::read();
+    const uint64_t d = timer::counter_delta(prev, now, bits);
+    if (d >= (1ull << (bits - 1))) monotonic = false;
+    total += d;
+    prev = now;
+  }
+  report(monotonic, "10000 reads never go backwards");
+  report(total > 0 && prev != first, "it advances (%lu ticks)", total);
+  report(timer::pm::read() <= (bits == 32 ? 0xffffffffu : 0xffffffu),
+         "reads stay within %u bits", bits);
+}
+
+// Ticks of the PM timer and of the HPET over the same ~50 ms.
+void pm_against_hpet() {
+  ReportPrefix p("PM timer vs HPET");
+  if (!timer::pm::present() || !timer::hpet::present()) {
+    report_skip("needs both the PM timer and the HPET");
+    return;
+  }
+  const unsigned pbits = timer::pm::bits();
+  const uint64_t h0 = timer::hpet::counter();
+  const uint32_t p0 = timer::pm::read();
+  uint64_t pm_ticks = 0;
+  uint32_t prev = p0;
+  while (pm_ticks < timer::pm::kHz / 20) {
+    const uint32_t now = timer::pm::read();
+    pm_ticks += timer::counter_delta(prev, now, pbits);
+    prev = now;
+  }
+  const uint64_t h1 = timer::hpet::counter();
+  const uint64_t hpet_ns = timer::mul_div(h1 - h0, timer::hpet::period_fs(), 1'000'000);
+  const uint64_t pm_ns = timer::mul_div(pm_ticks, kNs, timer::pm::kHz);
+  report(timer::within_percent(pm_ns, hpet_ns, kTolerancePercent),
+         "50 ms: PM timer says %lu us, HPET says %lu us (within %u%%)", pm_ns / 1000,
+         hpet_ns / 1000, kTolerancePercent);
+  const uint64_t pm_hz = timer::frequency_from(pm_ticks, h1 - h0, timer::hpet::frequency());
+  report(timer::within_percent(pm_hz, timer::pm::kHz, kTolerancePercent),
+         "PM timer runs at %lu Hz by the HPET (3579545 expected)", pm_hz);
+}
+
+void hpet() {
+  ReportPrefix p("HPET");
+  if (!timer::hpet::present()) {
+    report_skip(acpi::hpet() ? "the HPET table's block is unusable" : "no ACPI HPET table");
+    return;
+  }
+  const uint64_t period = timer::hpet::period_fs();
+  report(period > 0 && period <= 100'000'000, "period %lu fs is at most 100 ns", period);
+  report(timer::hpet::timers() >= 3, "%u comparators (at least 3)", timer::hpet::timers());
+  const uint64_t a = timer::hpet::counter();
+  timer::udelay(100);
+  const uint64_t b = timer::hpet::counter();
+  report(b > a, "the main counter runs (%lu -> %lu)", a, b);
+}
+
+void tsc() {
+  ReportPrefix p("TSC");
+  const uint64_t hz = timer::tsc_hz();
+  report_info("%lu kHz, calibrated against the %s; invariant: %s", hz / 1000,
+              timer::tsc_source_str(timer::tsc_source()), timer::invariant_tsc() ? "yes" : "no");
+  report(timer::tsc_source() != timer::TscSource::none, "calibrated");
+  report(hz >= 100'000'000 && hz <= 10'000'000'000, "%lu Hz is between 100 MHz and 10 GHz", hz);
+  // Against the clock it was not calibrated with.
+  const bool by_pm = timer::tsc_source() == timer::TscSource::pm_timer;
+  if (by_pm && timer::hpet::present()) {
+    const uint64_t h0 = timer::hpet::counter(), t0 = cpu::rdtsc();
+    timer::mdelay(50);
+    const uint64_t h1 = timer::hpet::counter(), t1 = cpu::rdtsc();
+    const uint64_t by_hpet = timer::frequency_from(t1 - t0, h1 - h0, timer::hpet::frequency());
+    report(timer::within_percent(by_hpet, hz, kTolerancePercent),
+           "the HPET measures %lu kHz (within %u%%)", by_hpet / 1000, kTolerancePercent);
+  } else {
+    report_skip("no second clock to check the calibration against");
+  }
+}
+
+// udelay against an independent clock: the PM timer, else the HPET.
+void delays() {
+  ReportPrefix p("udelay");
+  if (timer::tsc_hz() == 0) {
+    report_skip("no calibrated TSC");
+    return;
+  }
+  static constexpr uint64_t kDelaysUs[] = {10, 1000, 20000};
+  for (uint64_t us : kDelaysUs) {
+    uint64_t ns;
+    const char* by;
+    if (timer::pm::present()) {
+      by = "PM timer";
+      const uint32_t a = timer::pm::read();
+      timer::udelay(us);
+      const uint32_t b = timer::pm::read();
+      ns = timer::mul_div(timer::counter_delta(a, b, timer::pm::bits()), kNs, timer::pm::kHz);
+    } else if (timer::hpet::present()) {
+      by = "HPET";
+      const uint64_t a = timer::hpet::counter();
+      timer::udelay(us);
+      ns = timer::mul_div(timer::hpet::counter() - a, timer::hpet::period_fs(), 1'000'000);
+    } else {
+      report_skip("no clock independent of the TSC");
+      return;
+    }
+    // One tick of the reference clock and 2% of calibration error may
+    // read as "short"; anything more is a delay that returned early.
+    const uint64_t slack = us * 1000 / 50 + 300;
+    report(ns + slack >= us * 1000, "udelay(%lu) took %lu ns by the %s", us, ns, by);
+  }
+}
+
+void ns_clock() {
+  ReportPrefix p("now_ns");
+  uint64_t prev = timer::now_ns();
+  bool monotonic = true;
+  for (unsigned i = 0; i < 10000; ++i) {
+    const uint64_t now = timer::now_ns();
+    if (now < prev) monotonic = false;
+    prev = now;
+  }
+  report(monotonic, "never goes backwards over 10000 reads");
+  const uint64_t a = timer::now_ns();
+  timer::mdelay(10);
+  const uint64_t b = timer::now_ns();
+  report(b - a >= 10'000'000, "advances by at least 10 ms across mdelay(10) (%lu us)",
+         (b - a) / 1000);
+}
+
+}  // namespace
+
+int main() {
+  pm_timer();
+  hpet();
+  pm_against_hpet();
+  tsc();
+  delays();
+  ns_clock();
+  return report_summary();
+}
