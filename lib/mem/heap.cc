@@ -217,7 +217,15 @@ Chunk* Heap::grow(size_t need, size_t align) {
 // `need` bytes whose payload is at `p`; the parts before and after stay
 // free.
 Chunk* Heap::place(Chunk* c, uintptr_t p, size_t need) {
-  if (!poison_intact(c)) problem(HeapFault::use_after_free, reinterpret_cast<void*>(payload(c)), c->size);
+  // Only the bytes handed out are checked here: checking the whole free
+  // chunk would make every allocation from a large free block cost as much
+  // as the block. The parts left free are checked when they are handed out
+  // and by check().
+  const uintptr_t from_lo = payload(c) + sizeof(FreeLinks), from_hi = addr(c) + c->size;
+  const uintptr_t lo = p - kHeader > from_lo ? p - kHeader : from_lo;
+  const uintptr_t hi = p - kHeader + need < from_hi ? p - kHeader + need : from_hi;
+  if (lo < hi && !bytes_are(lo, hi, kPoisonByte))
+    problem(HeapFault::use_after_free, reinterpret_cast<void*>(payload(c)), c->size);
   list_remove(c);
   Chunk* n = at(p - kHeader);
   if (n != c) {
