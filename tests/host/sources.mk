@@ -19,3 +19,5 @@ PORTABLE_SRCS += lib/platform/vc_core.cc
 PORTABLE_SRCS += lib/platform/ve_core.cc
 PORTABLE_SRCS += lib/platform/detect.cc
 PORTABLE_SRCS += lib/timer/calibrate.cc
+PORTABLE_SRCS += lib/fwcfg/format.cc
+PORTABLE_SRCS += lib/fwcfg/load_options.cc
