@@ -5,6 +5,7 @@
 #include "cpu/spinlock.h"
 #include "efi/bootinfo.h"
 #include "mem/memory.h"
+#include "platform/detect.h"
 #include "rt/report.h"
 #include "rt/string.h"
 
@@ -28,10 +29,11 @@ PageMemory live_memory() {
   pm.alloc_table = alloc_table;
   pm.table = identity;
   pm.max_page = bi.features.pdpe1gb ? kHugePageSize : kLargePageSize;
-  // The boot tables carry the C-bit only when the platform is SEV; keep the
-  // same encoding so lookups and edits agree with them.
-  if (bi.platform != Platform::plain && bi.platform != Platform::tdx && bi.sev_cbit)
-    pm.enc_mask = 1ull << bi.sev_cbit;
+  // The same encodings the boot tables use (lib/rt/start.cc), so lookups and
+  // edits agree with them: the C-bit on private pages under SEV, the shared
+  // bit on shared pages under TDX.
+  pm.enc_mask = platform::private_mask(bi);
+  pm.shared_mask = platform::shared_mask(bi);
   return pm;
 }
 
@@ -58,7 +60,8 @@ MapStatus unmap_present(PageTable& pt, uint64_t va, uint64_t end) {
 }  // namespace
 
 PageTable live() {
-  return PageTable(live_memory(), PhysAddr(cpu::read_cr3() & kCr3RootMask), levels());
+  const PageMemory pm = live_memory();
+  return PageTable(pm, PhysAddr((cpu::read_cr3() & kCr3RootMask) & ~pm.enc_mask), levels());
 }
 
 int levels() { return (cpu::read_cr4() & cpu::cr4::LA57) ? 5 : 4; }
