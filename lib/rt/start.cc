@@ -119,7 +119,7 @@ void build_page_tables(BootInfo& bi) {
   if (bi.fb.present && bi.fb.base + bi.fb.size > (4ull << 30)) {
     const uint64_t lo = bi.fb.base & ~(kPageSize - 1);
     const uint64_t hi = (bi.fb.base + bi.fb.size + kPageSize - 1) & ~(kPageSize - 1);
-    map_or_die(pt, lo, hi - lo, attr(paging::Attr::mmio()));
+    map_or_die(pt, lo, hi - lo, mmio);
   }
 
   // The image: headers and read-only data R, code RX, data and bss RW.
