@@ -3,6 +3,7 @@
 #include "cpu/processor.h"
 #include "efi/bootinfo.h"
 #include "esp/vars.h"
+#include "rt/console.h"
 #include "rt/report.h"
 
 namespace esp {
@@ -41,8 +42,10 @@ void record_for_runner(Verdict v) {
   uint8_t buf[kVerdictSize];
   encode(r, buf);
   // If the write fails the runner finds no verdict and reports CRASH
-  // after the reset; there is no better channel left to try.
-  bi.runtime->set_variable(kVerdictVar, &kVendorGuid, kNvAttrs, sizeof(buf), buf);
+  // after the reset; the console is the only other channel left.
+  if (efi::Status s = bi.runtime->set_variable(kVerdictVar, &kVendorGuid, kNvAttrs, sizeof(buf), buf);
+      efi::is_error(s))
+    printf("ERROR: cannot record the verdict for the ESP runner (SetVariable status 0x%lx)\n", s);
   bi.runtime->reset_system(efi::ResetType::cold, efi::kSuccess, 0, nullptr);
   cpu::halt_forever();
 }

@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# Tests of the ESP image and its batch runner, under QEMU + OVMF (TCG is
+# enough). Each case builds an ESP with `make esp` or `make sign` into a
+# scratch directory, boots it with a writable copy of the variable store
+# and without -no-reboot (the runner reboots once per test), and reads the
+# result files back out of the FAT image with mtools.
+#
+#   unattended   selftest with arguments, a failing, a hanging and a triple-faulting guest:
+#                PASS, FAIL, TIMEOUT (through the TCO watchdog), CRASH;
+#                results.tap passes prove's parser, junit.xml xmllint
+#   selection    the manifest of the default selection leaves nodefault out,
+#                an unknown test name is an error
+#   secure-boot  OVMF with Secure Boot on and the snakeoil keys enrolled: the
+#                signed ESP runs, an unsigned test image is refused and
+#                recorded as ERROR with the reason
+#
+# Prints one line per check and ends with "N passed, N failed".
+# Environment: QEMU, OVMF_CODE, OVMF_VARS (as scripts/run), OVMF_SB_CODE,
+# OVMF_SB_VARS, SNAKEOIL_KEY, SNAKEOIL_CERT (Debian's ovmf paths by
+# default), ESP_QEMU_TIMEOUT (seconds per QEMU run, default 300).
+set -uo pipefail
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=scripts/lib/qemu.sh
+. "$top/scripts/lib/qemu.sh"
+cd "$top" || exit 1
+
+passed=0 failed=0
+ok() { echo "ok: $*"; passed=$((passed + 1)); }
+bad() { echo "FAILED: $*"; failed=$((failed + 1)); }
+check() {  # description command...
+  local what=$1
+  shift
+  if "$@"; then ok "$what"; else bad "$what"; fi
+}
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/efitest-esp.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+export MTOOLS_SKIP_CHECK=1
+
+qemu_find_tools "$top"
+sb_code=${OVMF_SB_CODE:-/usr/share/OVMF/OVMF_CODE_4M.secboot.fd}
+sb_vars=${OVMF_SB_VARS:-/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd}
+sb_key=${SNAKEOIL_KEY:-/usr/share/ovmf/PkKek-1-snakeoil.key}
+sb_cert=${SNAKEOIL_CERT:-/usr/share/ovmf/PkKek-1-snakeoil.pem}
+qemu_timeout=${ESP_QEMU_TIMEOUT:-300}
+accel=$(accel_choose) || accel=tcg
+
+for tool in mcopy mkfs.fat xmllint perl timeout; do
+  command -v "$tool" >/dev/null 2>&1 || { bad "tool '$tool' missing"; echo "$passed passed, $failed failed"; exit 1; }
+done
+
+# boot_esp IMG CODE VARS LOG [QEMU ARGS...]: boots the ESP until the runner
+# powers the machine off. -global ICH9-LPC.noreboot=false releases the
+# board strap that QEMU sets by default, so that the TCO watchdog can reset
+# the machine (lib/esp/tco.h).
+boot_esp() {
+  local img=$1 code=$2 vars=$3 log=$4
+  shift 4
+  timeout --foreground -k 5 "$qemu_timeout" "$QEMU" -nodefaults -machine q35 -accel "$accel" \
+    -cpu max -m 256M \
+    -drive "if=pflash,format=raw,unit=0,readonly=on,file=$(qemu_escape_commas "$code")" \
+    -drive "if=pflash,format=raw,unit=1,file=$(qemu_escape_commas "$vars")" \
+    -drive "if=none,format=raw,id=esp,file=$(qemu_escape_commas "$img")" \
+    -device ide-hd,drive=esp,bus=ide.0 \
+    -global ICH9-LPC.noreboot=false \
+    -serial stdio -display none "$@" </dev/null >"$log" 2>&1
+}
+
+# tap_outcomes FILE: "<number> <ok|not_ok> <VERDICT-or-SKIP>" per test line,
+# from TAP::Parser (the parser behind prove); fails on a parse error or a
+# plan that does not match.
+tap_outcomes() {
+  perl -MTAP::Parser -e '
+    my $p = TAP::Parser->new({ source => $ARGV[0] });
+    while (my $r = $p->next) {
+      next unless $r->is_test;
+      my $kind = $r->has_skip ? "SKIP" : ($r->description =~ /: (\w+) \(/ ? $1 : "PASS");
+      printf "%d %s %s\n", $r->number, ($r->is_actual_ok ? "ok" : "not_ok"), $kind;
+    }
+    my @e = $p->parse_errors;
+    die "TAP parse errors: @e\n" if @e;
+    die "plan mismatch\n" unless $p->is_good_plan;
+  ' "$1"
+}
+
+# prove itself must read the stream as well-formed TAP 13 (its verdict is
+# "FAIL" here by design, because the selection holds failing guests).
+prove_parses() {
+  local out
+  out=$(prove --exec cat "$1" 2>&1)
+  [[ $out != *"Parse errors"* && $out == *"Tests="* ]]
+}
+
+junit_counts() {  # FILE: "tests failures errors skipped" of the testsuite
+  local f=$1 a out=()
+  for a in tests failures errors skipped; do
+    out+=("$(xmllint --xpath "string(/testsuites/testsuite/@$a)" "$f")")
+  done
+  echo "${out[*]}"
+}
+
+# --- unattended run -----------------------------------------------------------
+
+case_unattended() {
+  local img=$work/run.img vars=$work/run-vars.fd log=$work/run.log start=$SECONDS rc
+  if ! make -s esp ESP_DIR="$work/esp" ESP_IMG="$img" ESP_END=poweroff \
+      ESP_TESTS="selftest_argv negative_fail negative_hang negative_triple_fault" >"$work/make.log" 2>&1; then
+    cat "$work/make.log"
+    bad "unattended: make esp"
+    return
+  fi
+  ok "unattended: make esp"
+  cp "$OVMF_VARS" "$vars"
+  boot_esp "$img" "$OVMF_CODE" "$vars" "$log"
+  rc=$?
+  echo "   (QEMU exit $rc after $((SECONDS - start)) s, $(grep -c 'BdsDxe: starting' "$log") boots)"
+  check "unattended: the runner powered the machine off (no hang, no QEMU timeout)" test "$rc" -eq 0
+  mcopy -n -i "$img" ::results.tap "$work/results.tap" 2>/dev/null
+  mcopy -n -i "$img" ::junit.xml "$work/junit.xml" 2>/dev/null
+  mcopy -n -i "$img" ::summary.txt "$work/summary.txt" 2>/dev/null
+  check "unattended: results.tap, junit.xml and summary.txt are on the ESP" \
+    test -s "$work/results.tap" -a -s "$work/junit.xml" -a -s "$work/summary.txt"
+  local got want
+  got=$(tap_outcomes "$work/results.tap" 2>&1)
+  want=$'1 ok PASS\n2 not_ok FAIL\n3 not_ok TIMEOUT\n4 not_ok CRASH'
+  if [[ $got == "$want" ]]; then
+    ok "unattended: TAP verdicts PASS, FAIL, TIMEOUT, CRASH"
+  else
+    bad "unattended: TAP verdicts: got '$got'"
+    sed 's/^/   | /' "$work/results.tap"
+  fi
+  check "unattended: prove parses results.tap" prove_parses "$work/results.tap"
+  check "unattended: junit.xml is well-formed" xmllint --noout "$work/junit.xml"
+  got=$(junit_counts "$work/junit.xml" 2>&1)
+  check "unattended: JUnit counts tests=4 failures=1 errors=2 skipped=0 (got $got)" \
+    test "$got" = "4 1 2 0"
+  check "unattended: the summary is on the serial console" \
+    grep -q 'SUMMARY: 4 tests: 1 PASS, 1 FAIL, 1 TIMEOUT, 1 CRASH' "$log"
+  check "unattended: TIMEOUT came from the TCO watchdog after ExitBootServices" \
+    grep -q 'TIMEOUT negative_hang (no verdict within the 4s timeout' "$work/summary.txt"
+  check "unattended: argv reached the test as scripts/run passes it" \
+    grep -q 'PASS: .*quoted argument kept whole' "$log"
+}
+
+# --- manifest selection -------------------------------------------------------
+
+case_selection() {
+  if make -s esp ESP_DIR="$work/sel" ESP_IMG="$work/sel.img" >"$work/sel.log" 2>&1; then
+    local m=$work/sel/efitest/manifest.txt
+    check "selection: default selection leaves the nodefault group out" \
+      bash -c "! grep -q '^test.negative_' '$m' && grep -q '^test.selftest.' '$m'"
+    check "selection: the runner is EFI/BOOT/BOOTX64.EFI in the image" \
+      mdir -i "$work/sel.img" ::/EFI/BOOT/BOOTX64.EFI
+  else
+    cat "$work/sel.log"
+    bad "selection: make esp with the default selection"
+  fi
+  check "selection: an unknown test name is an error" \
+    bash -c "! make -s esp ESP_DIR='$work/bad' ESP_IMG='$work/bad.img' ESP_TESTS=no_such_test \
+      >'$work/bad.log' 2>&1 && grep -q \"no test or group matches 'no_such_test'\" '$work/bad.log'"
+}
+
+# --- Secure Boot ----------------------------------------------------------------
+
+case_secure_boot() {
+  local f
+  for f in "$sb_code" "$sb_vars" "$sb_key" "$sb_cert"; do
+    if [[ ! -r $f ]]; then bad "secure-boot: '$f' missing (Debian package ovmf)"; return; fi
+  done
+  command -v sbsign >/dev/null 2>&1 || { bad "secure-boot: sbsign missing (sbsigntool)"; return; }
+  # sbsign would prompt for the snakeoil key's passphrase on the terminal.
+  openssl rsa -in "$sb_key" -passin pass:snakeoil -out "$work/snakeoil.key" 2>/dev/null ||
+    { bad "secure-boot: cannot decrypt the snakeoil key"; return; }
+  local img=$work/sb.img vars=$work/sb-vars.fd log=$work/sb.log start=$SECONDS rc
+  if ! make -s sign KEY="$work/snakeoil.key" CERT="$sb_cert" ESP_DIR="$work/sbesp" \
+      ESP_IMG="$img" ESP_TESTS="selftest negative_fail" >"$work/sign.log" 2>&1; then
+    cat "$work/sign.log"
+    bad "secure-boot: make sign"
+    return
+  fi
+  ok "secure-boot: make sign"
+  check "secure-boot: the runner in the ESP carries a signature" \
+    bash -c "sbverify --cert '$sb_cert' '$work/sbesp/EFI/BOOT/BOOTX64.EFI' >/dev/null 2>&1"
+  # One test image goes back to its unsigned build.
+  mcopy -o -i "$img" x86/negative/fail.efi ::/efitest/x86/negative/fail.efi
+  cp "$sb_vars" "$vars"
+  boot_esp "$img" "$sb_code" "$vars" "$log" \
+    -machine q35,smm=on -global driver=cfi.pflash01,property=secure,value=on
+  rc=$?
+  echo "   (QEMU exit $rc after $((SECONDS - start)) s)"
+  check "secure-boot: the signed runner booted and powered off" test "$rc" -eq 0
+  mcopy -n -i "$img" ::results.tap "$work/sb.tap" 2>/dev/null
+  local got
+  got=$(tap_outcomes "$work/sb.tap" 2>&1)
+  check "secure-boot: signed selftest PASS, unsigned negative_fail ERROR (got '${got//$'\n'/, }')" \
+    test "$got" = $'1 ok PASS\n2 not_ok ERROR'
+  check "secure-boot: the ERROR names the refusal" \
+    grep -q 'negative_fail: ERROR (LoadImage: \(Security Violation\|Access Denied\) (refused by Secure Boot' "$work/sb.tap"
+}
+
+start=$SECONDS
+case_selection
+case_unattended
+case_secure_boot
+echo "ESP tests took $((SECONDS - start)) s"
+echo "$passed passed, $failed failed"
+((failed == 0))
