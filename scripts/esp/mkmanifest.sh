@@ -95,7 +95,8 @@ for ((i = 0; i <= n; i++)); do
   fi
   secs=$(duration_seconds "${timeout:-${T[i]:-$DEFAULT_TIMEOUT}}")
   secs=$(awk -v s="$secs" -v k="$scale" 'BEGIN { v = s * k; r = int(v); if (r < v) r++; if (r < 1) r = 1; print r }')
-  image='\efitest\x86\'${F[i]//\//\\}
+  bs=\\
+  image="${bs}efitest${bs}x86${bs}${F[i]//\//$bs}"
   name=$(basename "${F[i]}" .efi)
   printf 'test\t%s\t%s\t%s\t%s\n' "${N[i]}" "$secs" "$image" "$name${A[i]:+ ${A[i]}}"
 done
