@@ -35,8 +35,8 @@ all tests outside the group nodefault.
                      the scale (DUR: 90, 90s, 2m, 1h)
   --timeout-scale X  multiply cfg timeouts by X (default: 1 with KVM,
                      $TCG_TIMEOUT_SCALE under TCG; env TIMEOUT_SCALE)
-  --cold             force cold boots (every boot is cold for now; the
-                     option is accepted so that scripts can rely on it)
+  --cold             boot every test cold (firmware included) instead of
+                     restoring a saved VM; the same as COLD_BOOT=1
   --config FILE      the test list (default: unittests.cfg beside this
                      script; images are looked up in x86/ beside FILE)
   -h                 this help
@@ -45,8 +45,11 @@ Each test leaves DIR/<name>.log: the QEMU command line, the serial output
 and the result line. DIR/results.tap holds the TAP stream of the run.
 
 Environment: TIMEOUT (as --timeout), TIMEOUT_SCALE, ACCEL, QEMU, OVMF_CODE,
-OVMF_VARS, QEMU_EXTRA (see scripts/run -h), MAX_SMP (what smp = \$MAX_SMP
-means; default: the host's CPU count).
+OVMF_VARS, QEMU_EXTRA, COLD_BOOT, SNAPSHOT_DIR (see scripts/run -h), MAX_SMP
+(what smp = \$MAX_SMP means; default: the host's CPU count).
+
+Tests boot from a saved VM when they can (docs/running.md, "Fast runs");
+each log says how its test booted and, for a cold boot, why.
 
 Exit status: 0 when every test passed or was skipped, 1 when any ended
 FAIL, ERROR, CRASH or TIMEOUT, 2 on a usage error, 99 when the cfg is
@@ -101,7 +104,8 @@ fi
 [[ -f $cfg_file ]] || die "no test list: $cfg_file"
 cfg_dir=$(cd "$(dirname "$cfg_file")" && pwd)
 image_dir=$cfg_dir/x86
-: "$cold"  # every boot is cold until the snapshot fast path exists
+# scripts/run decides cold or warm per test; --cold only forces its hand.
+if ((cold)); then export COLD_BOOT=1; fi
 
 # --- the test list ---------------------------------------------------------
 
@@ -288,7 +292,7 @@ fi
 declare -A RUNNING=()  # pid -> test index
 START=()
 R_NAME=() R_VERDICT=() R_DETAIL=() R_LOG=() R_SECS=() R_GROUPS=()
-declare -A COUNT=()
+declare -A COUNT=() BOOTS=()
 done_count=0 any_bad=0 secs_shown=$verbose
 
 # record_result INDEX VERDICT DETAIL SECONDS
@@ -392,7 +396,11 @@ reap() { # PID STATUS
   secs=$(awk -v a="${START[i]}" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
   if [[ -f $work/$i.result ]]; then
     while IFS='=' read -r key val; do
-      case $key in verdict) verdict=$val ;; detail) detail=$val ;; esac
+      case $key in
+        verdict) verdict=$val ;;
+        detail) detail=$val ;;
+        boot) [[ -z $val ]] || BOOTS[$val]=$((${BOOTS[$val]:-0} + 1)) ;;
+      esac
     done <"$work/$i.result"
   fi
   if [[ -z $verdict ]]; then
@@ -421,9 +429,11 @@ print_summary() {
   done
   local not_run=$((total - done_count))
   ((not_run > 0)) && parts+=("$not_run not run")
-  local joined
+  local joined boots=''
   printf -v joined '%s, ' "${parts[@]}"
-  printf '%s%d tests%s: %s in %ss; logs in %s\n' "$c_bold" "$total" "$c_off" "${joined%, }" "$wall" "$log_dir" >&3
+  if ((${#BOOTS[@]})); then boots="; ${BOOTS[warm]:-0} warm, ${BOOTS[cold]:-0} cold boots"; fi
+  printf '%s%d tests%s: %s in %ss%s; logs in %s\n' "$c_bold" "$total" "$c_off" "${joined%, }" "$wall" \
+    "$boots" "$log_dir" >&3
   if [[ -n $junit ]]; then junit_write "$junit" unittests "$wall"; fi
 }
 

@@ -72,7 +72,9 @@ accel_choose() {
 # QEMU splits option values on commas; a literal comma is written twice.
 qemu_escape_commas() { printf '%s' "${1//,/,,}"; }
 
-# qemu_base_args ACCEL IMAGE: sets the array QEMU_BASE_ARGS.
+# qemu_base_args ACCEL: sets the array QEMU_BASE_ARGS, the machine without
+# the image: a cold boot adds `-kernel IMAGE -append ...`, the fast path
+# (scripts/lib/snapshot.sh) adds the loader and restores a snapshot.
 #
 # -nodefaults leaves no NIC, VGA, monitor, floppy or CD-ROM: OVMF boots the
 # -kernel image without any of them, and the tests must not depend on
@@ -80,9 +82,9 @@ qemu_escape_commas() { printf '%s' "${1//,/,,}"; }
 # variable store is opened with snapshot=on so the shared file is never
 # written. -no-reboot turns a triple fault or guest reset into QEMU exit 0.
 # The caller appends the size/CPU defaults it did not see overridden, the
-# user's arguments and -append (see scripts/run).
+# user's arguments, -kernel and -append (see scripts/run).
 qemu_base_args() {
-  local accel=$1 image=$2
+  local accel=$1
   # shellcheck disable=SC2054  # the commas belong to QEMU option syntax
   QEMU_BASE_ARGS=(
     -nodefaults -machine q35 -accel "$accel"
@@ -90,7 +92,6 @@ qemu_base_args() {
     -drive "if=pflash,format=raw,unit=1,snapshot=on,file=$(qemu_escape_commas "$OVMF_VARS")"
     -device isa-debug-exit,iobase=0xf4,iosize=0x04
     -serial stdio -display none -no-reboot
-    -kernel "$image"
   )
 }
 
@@ -106,6 +107,8 @@ duration_seconds() {
   [[ $d =~ ^([0-9]+(\.[0-9]+)?)([smhd]?)$ ]] || return 1
   local n=${BASH_REMATCH[1]} u=${BASH_REMATCH[3]} mul=1
   case $u in m) mul=60 ;; h) mul=3600 ;; d) mul=86400 ;; esac
+  # Whole numbers stay in the shell: scripts/run calls this on every run.
+  if [[ $n =~ ^[0-9]+$ ]]; then printf '%d\n' $((10#$n * mul)); return; fi
   awk -v n="$n" -v m="$mul" 'BEGIN { printf "%g\n", n * m }'
 }
 

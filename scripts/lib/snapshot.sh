@@ -1,0 +1,311 @@
+# shellcheck shell=bash disable=SC2034  # variables are used by scripts/run
+# The fast path of scripts/run: boot the firmware once per VM shape, save
+# the VM while efi/loader.efi waits on fw_cfg, and restore that snapshot for
+# every test with the image and its command line as fw_cfg files.
+#
+# A snapshot is only valid for exactly the QEMU, firmware, loader and
+# machine arguments it was taken with, so all of them go into its key (the
+# "shape"). Whatever cannot be keyed sends the run down the cold path, with
+# a one-line reason.
+#
+# Cache layout, in $SNAPSHOT_DIR (default build/snapshots):
+#   <key>.state    the migration stream (QEMU's live migration to a file)
+#   <key>.loader.efi  efi/loader.efi marked as a boot-service driver (below)
+#   <key>.shape    what the key was computed from; written last, so it is
+#                  also the completion marker: a state without it is junk
+#   <key>.lock     flock(1) lock held while the snapshot is built
+#   <key>.failed   why the last build failed; honoured for a few minutes so
+#                  that parallel runs do not all retry a hopeless build
+#   <key>.*.tmp.*  a build in progress, or left behind by one that died
+#   memo.<hash>    the shape last computed for these files and arguments
+#   qemu-version.<hash>  `qemu --version` of one QEMU binary
+#
+# Readers take no lock: the state and the marker appear by rename(2), and a
+# restore holds its own descriptor, so a rebuild never disturbs it.
+
+# fw_cfg names; efi/loader.cc polls for them.
+readonly SNAPSHOT_FWCFG_IMAGE=opt/efitest/test.efi SNAPSHOT_FWCFG_CMDLINE=opt/efitest/cmdline
+# The loader prints this once it waits on fw_cfg; the VM is saved after it.
+readonly SNAPSHOT_READY_LINE='loader: ready'
+# Bump when the snapshot procedure changes in a way the key does not show.
+readonly SNAPSHOT_FORMAT=1
+readonly SNAPSHOT_FAILED_TTL_MIN=10
+
+SNAPSHOT_QEMU_PID=''   # the QEMU being saved, for the caller's cleanup
+SNAPSHOT_TMP=()        # files to remove if the caller is interrupted
+SNAPSHOT_REASON=''     # why snapshot_prepare failed
+
+# snapshot_args_reason ARG...: sets SNAPSHOT_REASON to why the arguments
+# keep the VM off the fast path, or to nothing when all of them can be
+# keyed. Keyable means: the option changes only the device model and names
+# no host file, socket or backend whose state could differ at restore.
+# Runs in the caller's shell: scripts/run pays for every process it starts.
+snapshot_args_reason() {
+  SNAPSHOT_REASON=''
+  local a v
+  while (($#)); do
+    a=$1 v=''
+    shift
+    if [[ $a == -* && $a != -enable-kvm ]] && (($#)); then v=$1; shift; fi
+    case "$a $v" in
+      *sev-guest*|*sev-snp-guest*|*tdx-guest*|*confidential-guest-support*|*memory-encryption*)
+        SNAPSHOT_REASON="confidential VM ($a $v): its state cannot be saved and restored"
+        return ;;
+    esac
+    case $a in
+      -smp|-m|-cpu|-accel|-machine|-M|-global|-enable-kvm) ;;
+      -device)
+        case $v in
+          *drive=*|*chardev=*|*netdev=*|*memdev=*|*fsdev=*|*file=*|*path=*)
+            SNAPSHOT_REASON="-device $v has a host backend, which the snapshot key cannot cover"
+            return ;;
+        esac ;;
+      -*) SNAPSHOT_REASON="QEMU argument $a is not part of the snapshot key"; return ;;
+      *) SNAPSHOT_REASON="unexpected QEMU argument '$a'"; return ;;
+    esac
+  done
+}
+
+# The QEMU version, cached per binary (path, size, mtime, inode): asking
+# QEMU costs a process start on every run otherwise.
+snapshot_qemu_version() {
+  local bin=$1 dir=$2 id f v
+  id=$(stat -L -c '%n %s %Y %i' "$bin") || return 1
+  f=$dir/qemu-version.$(printf '%s' "$id" | sha256sum | cut -c1-16)
+  if [[ -s $f ]]; then cat "$f"; return; fi
+  v=$("$bin" --version 2>/dev/null | head -n 1) || return 1
+  [[ -n $v ]] || return 1
+  printf '%s\n' "$v" >"$f.tmp.$$" && mv -f "$f.tmp.$$" "$f"
+  printf '%s\n' "$v"
+}
+
+# snapshot_shape DIR LOADER MACHINE_ARG...: prints the shape text.
+# Firmware paths inside the arguments are replaced by their contents'
+# hashes, so a copy of the same file elsewhere shares the snapshot, and a
+# changed byte gets a new one.
+snapshot_shape() {
+  local dir=$1 loader=$2
+  shift 2
+  local bin code_hash vars_hash a
+  bin=$(command -v "$QEMU") || return 1
+  code_hash=$(sha256sum <"$OVMF_CODE") || return 1
+  vars_hash=$(sha256sum <"$OVMF_VARS") || return 1
+  local esc_code esc_vars
+  esc_code=$(qemu_escape_commas "$OVMF_CODE") esc_vars=$(qemu_escape_commas "$OVMF_VARS")
+  printf 'format %s\n' "$SNAPSHOT_FORMAT"
+  printf 'qemu %s\n' "$(stat -L -c '%n size %s mtime %Y' "$bin")"
+  printf 'qemu-version %s\n' "$(snapshot_qemu_version "$bin" "$dir")"
+  printf 'ovmf-code sha256 %s\n' "${code_hash%% *}"
+  printf 'ovmf-vars sha256 %s\n' "${vars_hash%% *}"
+  a=$(sha256sum <"$loader") || return 1
+  printf 'loader sha256 %s\n' "${a%% *}"
+  if [[ " $* " == *kvm* ]]; then
+    # Under KVM, -cpu max/host follows the host CPU and the kernel.
+    printf 'host %s %s\n' "$(uname -r)" \
+      "$(grep -m2 -E '^(model name|flags)' /proc/cpuinfo | sha256sum | cut -c1-16)"
+  fi
+  for a in "$@"; do
+    a=${a//"$esc_code"/@OVMF_CODE}
+    a=${a//"$esc_vars"/@OVMF_VARS}
+    printf 'arg %s\n' "$a"
+  done
+}
+
+# snapshot_key DIR LOADER MACHINE_ARG...: sets SNAPSHOT_SHAPE and
+# SNAPSHOT_KEY (a hash of the shape). Hashing the firmware costs more than
+# the rest of a warm run's setup, so the shape is remembered per identity of
+# the files (size, mtime and ctime in ns, inode: any write changes them) and
+# the arguments; only a changed file is hashed again.
+snapshot_key() {
+  local dir=$1 loader=$2
+  shift 2
+  local bin ids h memo
+  bin=$(command -v "$QEMU") || return 1
+  ids=$(stat -L -c '%n %s %y %z %i' "$bin" "$OVMF_CODE" "$OVMF_VARS" "$loader") || return 1
+  h=$(printf '%s\n' "$ids" "$@" | sha256sum)
+  memo=$dir/memo.${h:0:20}
+  if [[ -s $memo ]]; then
+    SNAPSHOT_SHAPE=$(<"$memo")
+  else
+    SNAPSHOT_SHAPE=$(snapshot_shape "$dir" "$loader" "$@") || return 1
+    printf '%s\n' "$SNAPSHOT_SHAPE" >"$memo.tmp.$$" && mv -f "$memo.tmp.$$" "$memo"
+  fi
+  h=$(printf '%s\n' "$SNAPSHOT_SHAPE" | sha256sum)
+  SNAPSHOT_KEY=${h:0:20}
+}
+
+# snapshot_driver_copy SRC DST: DST is SRC with the PE subsystem changed
+# from EFI application (10) to EFI boot-service driver (11). The firmware
+# then loads the loader into boot-services memory, which a test sees as
+# free after ExitBootServices, exactly as if no loader had been there; as
+# an application it would stay loader memory and split a usable range of
+# the test's memory map. OVMF starts either kind through -kernel.
+snapshot_driver_copy() {
+  local src=$1 dst=$2 pe sig magic sub
+  pe=$(od -An -tu4 -j60 -N4 "$src") && pe=${pe//[[:space:]]/} || return 1
+  [[ $pe =~ ^[0-9]+$ ]] || return 1
+  sig=$(od -An -tx1 -j"$pe" -N4 "$src") magic=$(od -An -tx1 -j$((pe + 24)) -N2 "$src")
+  sub=$(od -An -tu2 -j$((pe + 92)) -N2 "$src")
+  [[ ${sig//[[:space:]]/} == 50450000 && ${magic//[[:space:]]/} == 0b02 && ${sub//[[:space:]]/} == 10 ]] ||
+    return 1
+  cp -f "$src" "$dst.tmp.$$" &&
+    printf '\x0b' | dd of="$dst.tmp.$$" bs=1 seek=$((pe + 92)) conv=notrunc status=none &&
+    mv -f "$dst.tmp.$$" "$dst"
+}
+
+# A path inside a JSON string inside a sh command: single-quoted for sh,
+# then backslashes and double quotes escaped for JSON.
+snapshot_exec_uri() {
+  local q="'${1//\'/\'\\\'\'}'"
+  q="cat > $q"
+  q=${q//\\/\\\\}
+  printf 'exec:%s' "${q//\"/\\\"}"
+}
+
+# qmp FD_IN FD_OUT TIMEOUT JSON: sends one command and sets QMP_REPLY to
+# its answer (events are skipped). Returns 1 on an error reply or timeout.
+QMP_REPLY=''
+snapshot_qmp() {
+  local in=$1 out=$2 t=$3 line
+  printf '%s\n' "$4" >&"$in"
+  while IFS= read -r -t "$t" line <&"$out"; do
+    case $line in
+      *'"return"'*) QMP_REPLY=$line; return 0 ;;
+      *'"error"'*) QMP_REPLY=$line; return 1 ;;
+    esac
+  done
+  QMP_REPLY="no answer from QMP within ${t}s"
+  return 1
+}
+
+# snapshot_build STATE_OUT TIMEOUT CMD...: boots CMD (QEMU with the loader
+# as -kernel), waits for the ready line, saves the VM to STATE_OUT and ends
+# QEMU. On failure sets SNAPSHOT_REASON and returns 1. Runs in the caller's
+# shell, not a subshell, so that the caller's signal trap can end QEMU.
+snapshot_build() {
+  local out=$1 t=$2
+  shift 2
+  local tmp
+  tmp=$(mktemp -d "${TMPDIR:-/tmp}/efitest-snap.XXXXXX") ||
+    { SNAPSHOT_REASON="cannot create a temporary directory"; return 1; }
+  SNAPSHOT_TMP+=("$tmp")
+  mkfifo "$tmp/qmp.in" "$tmp/qmp.out"
+  # The monitor talks over a pair of FIFOs (QEMU's pipe chardev), so that
+  # nothing beyond bash is needed on the host.
+  "$@" -chardev "pipe,id=efitest-qmp,path=$tmp/qmp" -mon chardev=efitest-qmp,mode=control \
+    </dev/null >"$tmp/serial" 2>"$tmp/stderr" &
+  SNAPSHOT_QEMU_PID=$!
+  local qin qout deadline reason=''
+  # Read-write opens of a FIFO do not wait for the other end.
+  exec {qin}<>"$tmp/qmp.in" {qout}<>"$tmp/qmp.out"
+  deadline=$((SECONDS + ${t%.*}))
+  until grep -q "$SNAPSHOT_READY_LINE" "$tmp/serial" 2>/dev/null; do
+    if ! kill -0 "$SNAPSHOT_QEMU_PID" 2>/dev/null; then
+      reason=$(sed -e 's/\x1b\[[0-9;?=]*[A-Za-z]//g' -e 's/\r//g' "$tmp/serial" | grep -E '^ERROR: ' | tail -n 1)
+      [[ -n $reason ]] || reason=$(grep -v '^$' "$tmp/stderr" | tail -n 1)
+      reason="QEMU exited before the loader was ready${reason:+: ${reason:0:160}}"
+      break
+    fi
+    if ((SECONDS >= deadline)); then reason="the loader was not ready within ${t}s"; break; fi
+    sleep 0.05
+  done
+  if [[ -z $reason ]]; then
+    if ! snapshot_qmp "$qin" "$qout" 10 '{"execute":"qmp_capabilities"}' ||
+       # The default bandwidth cap (32 MiB/s) would make saving take seconds.
+       ! snapshot_qmp "$qin" "$qout" 10 '{"execute":"migrate-set-parameters","arguments":{"max-bandwidth":107374182400}}' ||
+       ! snapshot_qmp "$qin" "$qout" 10 "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"$(snapshot_exec_uri "$out")\"}}"; then
+      reason="QMP: ${QMP_REPLY:0:160}"
+    fi
+  fi
+  if [[ -z $reason ]]; then
+    while :; do
+      if ! snapshot_qmp "$qin" "$qout" 10 '{"execute":"query-migrate"}'; then
+        reason="QMP: ${QMP_REPLY:0:160}"; break
+      fi
+      case $QMP_REPLY in
+        *'"status": "completed"'*) break ;;
+        *'"status": "failed"'*|*'"status": "cancelled"'*)
+          reason="migration failed: ${QMP_REPLY:0:160}"; break ;;
+      esac
+      if ((SECONDS >= deadline)); then reason="saving did not finish within ${t}s"; break; fi
+      sleep 0.02
+    done
+  fi
+  if [[ -z $reason ]]; then snapshot_qmp "$qin" "$qout" 10 '{"execute":"quit"}' || true; fi
+  exec {qin}>&- {qout}>&-
+  kill -TERM "$SNAPSHOT_QEMU_PID" 2>/dev/null || true
+  wait "$SNAPSHOT_QEMU_PID" 2>/dev/null || true
+  SNAPSHOT_QEMU_PID=''
+  rm -rf "$tmp"
+  if [[ -z $reason && ! -s $out ]]; then reason="QEMU wrote an empty snapshot"; fi
+  if [[ -n $reason ]]; then SNAPSHOT_REASON=$reason; return 1; fi
+}
+
+# snapshot_prepare DIR KEY SHAPE_TEXT LOADER TIMEOUT CMD...: makes sure
+# DIR/KEY.state is complete, building it under the lock when it is not.
+# CMD boots DIR/KEY.loader.efi, which is made here from LOADER.
+# Sets SNAPSHOT_REASON and returns 1 when no snapshot can be had.
+snapshot_prepare() {
+  local dir=$1 key=$2 shape=$3 loader=$4 t=$5
+  shift 5
+  local base=$dir/$key
+  if [[ -f $base.shape && -f $base.state && -f $base.loader.efi ]]; then return 0; fi
+  command -v flock >/dev/null ||
+    { SNAPSHOT_REASON="flock(1) is not installed (package util-linux)"; return 1; }
+  local lock
+  exec {lock}>>"$base.lock" || { SNAPSHOT_REASON="cannot write $base.lock"; return 1; }
+  if ! flock -w "${t%.*}" "$lock"; then
+    exec {lock}>&-
+    SNAPSHOT_REASON="another run held the snapshot lock for more than ${t}s"
+    return 1
+  fi
+  # Under the lock: another run may have finished the build meanwhile.
+  if [[ -f $base.shape && -f $base.state && -f $base.loader.efi ]]; then exec {lock}>&-; return 0; fi
+  if [[ -n $(find "$base.failed" -mmin -"$SNAPSHOT_FAILED_TTL_MIN" 2>/dev/null) ]]; then
+    exec {lock}>&-
+    SNAPSHOT_REASON="building this snapshot failed minutes ago: $(head -c 200 "$base.failed") (remove $base.failed to retry)"
+    return 1
+  fi
+  # Whatever is here without a marker is the remains of a build that died.
+  rm -f "$base.state" "$base".*.tmp.*
+  local tmp_state=$base.state.tmp.$$
+  SNAPSHOT_TMP+=("$tmp_state" "$base.shape.tmp.$$" "$base.loader.efi.tmp.$$")
+  if ! snapshot_driver_copy "$loader" "$base.loader.efi"; then
+    exec {lock}>&-
+    SNAPSHOT_REASON="$loader is not a PE32+ EFI application"
+    return 1
+  fi
+  if ! snapshot_build "$tmp_state" "$t" "$@"; then
+    rm -f "$tmp_state"
+    printf '%s\n' "$SNAPSHOT_REASON" >"$base.failed"
+    exec {lock}>&-
+    SNAPSHOT_REASON="building the snapshot failed: $SNAPSHOT_REASON"
+    return 1
+  fi
+  rm -f "$base.failed"
+  printf '%s\n' "$shape" >"$base.shape.tmp.$$"
+  mv -f "$tmp_state" "$base.state"
+  mv -f "$base.shape.tmp.$$" "$base.shape"
+  exec {lock}>&-
+  snapshot_prune "$dir" "${SNAPSHOT_KEEP:-8}"
+}
+
+# snapshot_prune DIR KEEP: keeps the KEEP newest snapshots. A rebuilt
+# loader or an updated firmware makes new shapes and leaves the old ones
+# unused for good, at tens of MiB each.
+snapshot_prune() {
+  local dir=$1 keep=$2 n=0 line
+  while IFS= read -r line; do
+    n=$((n + 1))
+    ((n > keep)) || continue
+    line=${line#* }
+    rm -f "${line%.shape}.state" "${line%.shape}.loader.efi" "$line"
+  done < <(find "$dir" -maxdepth 1 -name '*.shape' -printf '%T@ %p\n' | sort -rn)
+  find "$dir" -maxdepth 1 \( -name 'memo.*' -o -name 'qemu-version.*' \) -mtime +7 -delete 2>/dev/null || true
+}
+
+# snapshot_forget DIR KEY: drops a snapshot that failed to restore, so that
+# the next run builds it again instead of failing the same way.
+snapshot_forget() {
+  rm -f "$1/$2.shape" "$1/$2.state" "$1/$2.loader.efi"
+}
