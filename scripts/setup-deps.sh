@@ -8,7 +8,7 @@ PACKAGES="
     qemu-system-x86 ovmf
     mtools dosfstools sbsigntool
     libgtest-dev libcapstone-dev
-    libxml2-utils perl
+    libxml2-utils perl openssl
 "
 
 if [ "$(id -u)" -ne 0 ]; then
