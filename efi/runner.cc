@@ -354,6 +354,9 @@ void write_report(const char* path, void (*fn)(esp::TextBuf&, const esp::RunInfo
   esp::RunInfo run{&man, entries, results, p.run_started, seconds_since(p.run_started), vendor};
   write_report(kTapPath, esp::write_tap, run, buf, false);
   write_report(kJunitPath, esp::write_junit, run, buf, false);
+  // The summary is what someone at the machine came for: give it a clean
+  // screen (the serial console keeps the whole history).
+  st->con_out->clear_screen(st->con_out);
   con_printf("\nefitest: results of this ESP run (also in summary.txt, results.tap, "
              "junit.xml on the ESP)\n");
   write_report(kSummaryPath, esp::write_summary, run, buf, true);
