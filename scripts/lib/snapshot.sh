@@ -53,7 +53,7 @@ snapshot_args_reason() {
         return ;;
     esac
     case $a in
-      -smp|-m|-cpu|-accel|-machine|-M|-global|-enable-kvm) ;;
+      -smp|-m|-cpu|-accel|-machine|-M|-global|-vga|-enable-kvm) ;;
       -device)
         case $v in
           *drive=*|*chardev=*|*netdev=*|*memdev=*|*fsdev=*|*file=*|*path=*)
@@ -275,6 +275,8 @@ snapshot_prepare() {
     SNAPSHOT_REASON="$loader is not a PE32+ EFI application"
     return 1
   fi
+  # Said once per build, so that a slow first run explains itself.
+  echo "boot: building snapshot $key for this VM shape (one cold boot)" >&2
   if ! snapshot_build "$tmp_state" "$t" "$@"; then
     rm -f "$tmp_state"
     printf '%s\n' "$SNAPSHOT_REASON" >"$base.failed"
