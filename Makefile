@@ -122,7 +122,12 @@ clean:
 distclean: clean
 	rm -f config.mak
 
-.PHONY: all check check-host check-images clean distclean
+# Wall times of cold and warm (snapshot) boots; never part of check.
+# BENCH_RUNS, BENCH_SUITE_RUNS and BENCH_JOBS set the counts.
+bench: all
+	scripts/bench
+
+.PHONY: all check check-host check-images clean distclean bench
 
 include scripts/esp/esp.mk
 -include $(LIB_OBJS:.o=.d) $(ENTRY_OBJ:.o=.d) $(TEST_SRCS:.cc=.d) $(APP_SRCS:.cc=.d)

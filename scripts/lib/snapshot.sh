@@ -35,6 +35,21 @@ SNAPSHOT_QEMU_PID=''   # the QEMU being saved, for the caller's cleanup
 SNAPSHOT_TMP=()        # files to remove if the caller is interrupted
 SNAPSHOT_REASON=''     # why snapshot_prepare failed
 
+# snapshot_mem_mib VALUE: the guest RAM of `-m VALUE` in MiB (QEMU's forms:
+# 512, 512M, 6G, size=6G,maxmem=...); 0 when it cannot tell.
+snapshot_mem_mib() {
+  local v=${1#size=}
+  v=${v%%,*}
+  [[ $v =~ ^([0-9]+)([MmGgTt]?)[Bb]?$ ]] || { echo 0; return; }
+  local n=${BASH_REMATCH[1]}
+  case ${BASH_REMATCH[2]} in
+    G|g) n=$((10#$n * 1024)) ;;
+    T|t) n=$((10#$n * 1024 * 1024)) ;;
+    *) n=$((10#$n)) ;;
+  esac
+  echo "$n"
+}
+
 # snapshot_args_reason ARG...: sets SNAPSHOT_REASON to why the arguments
 # keep the VM off the fast path, or to nothing when all of them can be
 # keyed. Keyable means: the option changes only the device model and names
@@ -53,7 +68,14 @@ snapshot_args_reason() {
         return ;;
     esac
     case $a in
-      -smp|-m|-cpu|-accel|-machine|-M|-global|-vga|-enable-kvm) ;;
+      -m)
+        local mib
+        mib=$(snapshot_mem_mib "$v")
+        if ((mib > ${SNAPSHOT_MAX_MEM_MIB:-2048})); then
+          SNAPSHOT_REASON="guest RAM $v is above $((${SNAPSHOT_MAX_MEM_MIB:-2048} / 1024))G: restoring it costs more than booting"
+          return
+        fi ;;
+      -smp|-cpu|-accel|-machine|-M|-global|-vga|-enable-kvm) ;;
       -device)
         case $v in
           *drive=*|*chardev=*|*netdev=*|*memdev=*|*fsdev=*|*file=*|*path=*)
