@@ -221,6 +221,36 @@ fi
 qemu_find_tools "$top"
 export QEMU OVMF_CODE OVMF_VARS
 
+# --- order -------------------------------------------------------------------
+
+# With several jobs the longest tests start first, by their durations in
+# earlier runs, so that one long test does not end up running alone at the
+# end. Tests never timed before start first of all, in cfg order.
+durations_file=$top/build/test-durations
+declare -A PREV_SECS=()
+if [[ -r $durations_file ]]; then
+  while read -r n s; do
+    if [[ -n $n && $s =~ ^[0-9]+(\.[0-9]+)?$ ]]; then PREV_SECS[$n]=$s; fi
+  done <"$durations_file"
+fi
+if ((jobs > 1 && ${#PREV_SECS[@]} > 0)); then
+  mapfile -t selected < <(
+    for i in "${selected[@]}"; do printf '%s %s\n' "${PREV_SECS[${T_NAME[i]}]:-999999}" "$i"; done |
+      sort -s -k1,1 -g -r | awk '{ print $2 }')
+fi
+
+save_durations() {
+  local k n tmp=$durations_file.tmp.$$
+  for k in "${!R_NAME[@]}"; do
+    case ${R_VERDICT[k]} in INTERRUPTED) continue ;; esac
+    PREV_SECS[${R_NAME[k]}]=${R_SECS[k]}
+  done
+  mkdir -p "${durations_file%/*}" 2>/dev/null || return 0
+  if for n in "${!PREV_SECS[@]}"; do printf '%s %s\n' "$n" "${PREV_SECS[$n]}"; done >"$tmp" 2>/dev/null; then
+    mv -f "$tmp" "$durations_file" 2>/dev/null || rm -f "$tmp"
+  fi
+}
+
 # --- logs --------------------------------------------------------------------
 
 if [[ -z $log_dir ]]; then
@@ -475,6 +505,7 @@ while ((next < ${#selected[@]} || ${#RUNNING[@]} > 0)); do
   show_status
 done
 
+save_durations
 print_summary
 ((interrupted == 0)) || exit 130
 exit $((any_bad ? 1 : 0))
