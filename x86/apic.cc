@@ -16,6 +16,7 @@
 #include "apic/apic.h"
 #include "cpu/exceptions.h"
 #include "cpu/processor.h"
+#include "rt/expect.h"
 #include "rt/report.h"
 #include "timer/clock.h"
 
@@ -28,11 +29,6 @@ constexpr uint8_t kTimerVec = 0xa0;
 constexpr uint32_t kMsrX2apicVersion = 0x803;  // 0x800 + 0x30 / 16
 constexpr uint64_t kRflagsIf = 1ull << 9;
 
-bool tcg() { return cpu::hypervisor() == cpu::Hypervisor::tcg; }
-bool tcg_known(const char* why) {
-  if (tcg()) report_info("known TCG difference: %s", why);
-  return tcg();
-}
 
 // Hits per vector, and when the last one arrived.
 volatile uint32_t hits[256];
@@ -105,7 +101,7 @@ void modes() {
   report(apic::mode() == apic::Mode::xapic, "xAPIC mode (IA32_APIC_BASE 0x%lx)",
          cpu::rdmsr(cpu::kMsrApicBase));
   check_id("xAPIC");
-  report_xfail(tcg_known("RDMSR of an unimplemented MSR returns 0 instead of raising #GP"),
+  report_xfail(known_tcg_difference("RDMSR of an unimplemented MSR returns 0 instead of raising #GP"),
                rdmsr_safe(kMsrX2apicVersion).ex == ExInfo(Vec::GP, 0),
                "xAPIC: x2APIC MSR read raises #GP");
   check_self_ipi("xAPIC");
@@ -117,7 +113,7 @@ void modes() {
     ExInfo e = wrmsr_safe(cpu::kMsrApicBase, cur | apic::base_msr::kExtd);
     const bool gp = e == ExInfo(Vec::GP, 0);
     if (!gp) (void)wrmsr_safe(cpu::kMsrApicBase, cur);
-    report_xfail(tcg_known("IA32_APIC_BASE ignores EXTD instead of raising #GP without x2APIC"),
+    report_xfail(known_tcg_difference("IA32_APIC_BASE ignores EXTD instead of raising #GP without x2APIC"),
                  gp, "setting EXTD without x2APIC support raises #GP");
     apic::init_this_cpu(false);
     report_skip("x2APIC: CPUID.1:ECX[21] is clear");
@@ -151,11 +147,11 @@ void disable_and_reenable() {
   const bool x2 = apic::mode() == apic::Mode::x2apic;
   report(apic::set_mode(apic::Mode::disabled), "globally disable (IA32_APIC_BASE.EN = 0)");
   report(apic::mode() == apic::Mode::disabled, "reads back as disabled");
-  report_xfail(tcg_known("RDMSR of an unimplemented MSR returns 0 instead of raising #GP"),
+  report_xfail(known_tcg_difference("RDMSR of an unimplemented MSR returns 0 instead of raising #GP"),
                rdmsr_safe(kMsrX2apicVersion).ex == ExInfo(Vec::GP, 0),
                "disabled: x2APIC MSR read raises #GP");
   const bool back = apic::set_mode(apic::Mode::xapic) && apic::mode() == apic::Mode::xapic;
-  report_xfail(tcg_known("a globally disabled APIC cannot be enabled again"), back,
+  report_xfail(known_tcg_difference("a globally disabled APIC cannot be enabled again"), back,
                "enable again in xAPIC mode");
   if (!back) return;
   // Re-enabling gives the power-up state (SDM §11.4.3): SVR 0xFF,

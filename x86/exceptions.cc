@@ -13,30 +13,10 @@
 #include "cpu/exceptions.h"
 #include "cpu/processor.h"
 #include "cpu/usermode.h"
+#include "rt/expect.h"
 #include "rt/report.h"
 
 namespace {
-
-void expect_ex(ExInfo got, ExInfo want, const char* what) {
-  char g[32], w[32];
-  report(got == want, "%s: %s (expected %s)", what, exinfo_str(got, g, sizeof(g)),
-         exinfo_str(want, w, sizeof(w)));
-}
-
-// Where QEMU's TCG is known to differ from the hardware, the check still
-// runs and prints what it saw, as XFAIL; should TCG get fixed it prints
-// XPASS and counts as a failure, so the expectation gets revisited.
-bool tcg_known(const char* why) {
-  bool tcg = cpu::hypervisor() == cpu::Hypervisor::tcg;
-  if (tcg) report_info("known TCG difference: %s", why);
-  return tcg;
-}
-
-void expect_ex_unless(bool xfail, ExInfo got, ExInfo want, const char* what) {
-  char g[32], w[32];
-  report_xfail(xfail, got == want, "%s: %s (expected %s)", what, exinfo_str(got, g, sizeof(g)),
-               exinfo_str(want, w, sizeof(w)));
-}
 
 constexpr uint64_t kNonCanonical = 0x8000000000000000ull;
 constexpr uint64_t kCr0Ts = 1ull << 3;
@@ -45,59 +25,59 @@ constexpr uint64_t kCr4Osxmmexcpt = 1ull << 10;
 
 void faults() {
   ReportPrefix p("fault");
-  expect_ex(catch_fault([] {
+  report_fault(catch_fault([] {
               volatile uint32_t zero = 0, one = 1;
               uint32_t q;
               asm volatile("xor %%edx, %%edx; divl %2" : "=a"(q) : "a"(one), "r"(zero) : "rdx");
               (void)q;
             }),
             ExInfo(Vec::DE), "divide by zero");
-  expect_ex(catch_fault([] {
+  report_fault(catch_fault([] {
               asm volatile("pushfq; orq $0x100, (%%rsp); popfq; nop" ::: "memory", "cc");
             }),
             ExInfo(Vec::DB), "single step (RFLAGS.TF)");
   report(!(cpu::read_rflags() & 0x100), "TF does not leak out of the caught fault");
-  expect_ex_unless(tcg_known("INT1 (icebp) raises #UD instead of #DB"),
+  report_fault_xfail(known_tcg_difference("INT1 (icebp) raises #UD instead of #DB"),
                    catch_fault([] { asm volatile(".byte 0xf1"); }), ExInfo(Vec::DB),
                    "INT1 (icebp)");
-  expect_ex(catch_fault([] { asm volatile("int3"); }), ExInfo(Vec::BP), "INT3");
-  expect_ex(catch_fault([] { asm volatile("int $4"); }), ExInfo(Vec::OF), "INT 4 (#OF gate)");
-  expect_ex(catch_fault([] { asm volatile(".byte 0xce"); }), ExInfo(Vec::UD),
+  report_fault(catch_fault([] { asm volatile("int3"); }), ExInfo(Vec::BP), "INT3");
+  report_fault(catch_fault([] { asm volatile("int $4"); }), ExInfo(Vec::OF), "INT 4 (#OF gate)");
+  report_fault(catch_fault([] { asm volatile(".byte 0xce"); }), ExInfo(Vec::UD),
             "INTO is invalid in 64-bit mode");
-  expect_ex(catch_fault([] { asm volatile("ud2"); }), ExInfo(Vec::UD), "UD2");
+  report_fault(catch_fault([] { asm volatile("ud2"); }), ExInfo(Vec::UD), "UD2");
 
   uint64_t cr0 = cpu::read_cr0();
   cpu::write_cr0(cr0 | kCr0Ts);
   ExInfo nm = catch_fault([] { asm volatile("fninit"); });
   cpu::write_cr0(cr0);
-  expect_ex(nm, ExInfo(Vec::NM), "x87 instruction with CR0.TS set");
+  report_fault(nm, ExInfo(Vec::NM), "x87 instruction with CR0.TS set");
 
   uint16_t sel = desc::set_test_descriptor(0, desc::kDescFlatData & ~desc::kDescPresent);
-  expect_ex(catch_fault([sel] { asm volatile("mov %0, %%fs" ::"r"(sel)); }), ExInfo(Vec::NP, sel),
+  report_fault(catch_fault([sel] { asm volatile("mov %0, %%fs" ::"r"(sel)); }), ExInfo(Vec::NP, sel),
             "load FS with a not-present descriptor");
-  expect_ex(catch_fault([sel] { asm volatile("mov %0, %%ss" ::"r"(sel)); }), ExInfo(Vec::SS, sel),
+  report_fault(catch_fault([sel] { asm volatile("mov %0, %%ss" ::"r"(sel)); }), ExInfo(Vec::SS, sel),
             "load SS with a not-present descriptor");
-  expect_ex_unless(tcg_known("non-canonical SS-relative accesses raise #GP, not #SS"),
+  report_fault_xfail(known_tcg_difference("non-canonical SS-relative accesses raise #GP, not #SS"),
                    catch_fault([] {
                      asm volatile("push %%rbp; movabs %0, %%rbp; mov (%%rbp), %%rax; pop %%rbp"
                                   ::"i"(kNonCanonical) : "rax", "memory");
                    }),
                    ExInfo(Vec::SS, 0), "non-canonical stack-segment access");
-  expect_ex(catch_fault([] {
+  report_fault(catch_fault([] {
               asm volatile("movabs %0, %%rax; mov (%%rax), %%rax" ::"i"(kNonCanonical) : "rax");
             }),
             ExInfo(Vec::GP, 0), "non-canonical data access");
-  expect_ex(catch_fault([] { asm volatile("mov %0, %%fs" ::"r"(0xfff8)); }),
+  report_fault(catch_fault([] { asm volatile("mov %0, %%fs" ::"r"(0xfff8)); }),
             ExInfo(Vec::GP, 0xfff8), "selector beyond the GDT limit");
   volatile uint8_t* null = nullptr;
-  expect_ex(catch_fault([null] { (void)*null; }), ExInfo(Vec::PF, 0), "read of unmapped page 0");
+  report_fault(catch_fault([null] { (void)*null; }), ExInfo(Vec::PF, 0), "read of unmapped page 0");
 
   // INT n through a not-present gate: #NP with the IDT flag (bit 1) and the
   // vector in the selector index (Intel SDM vol.3 §6.13).
   desc::set_gate_present(0x80, false);
   ExInfo np = catch_fault([] { asm volatile("int $0x80"); });
   desc::set_gate_present(0x80, true);
-  expect_ex_unless(tcg_known("IDT error codes in long mode carry vector*16, not vector*8"), np,
+  report_fault_xfail(known_tcg_difference("IDT error codes in long mode carry vector*16, not vector*8"), np,
                    ExInfo(Vec::NP, 0x80 * 8 + 2), "INT 0x80 through a not-present gate");
 
   // A #GP whose own gate is not present: #NP while delivering #GP, two
@@ -107,7 +87,7 @@ void faults() {
     asm volatile("movabs %0, %%rax; mov (%%rax), %%rax" ::"i"(kNonCanonical) : "rax");
   });
   desc::set_gate_present(13, true);
-  expect_ex(df, ExInfo(Vec::DF, 0), "#GP through a not-present gate");
+  report_fault(df, ExInfo(Vec::DF, 0), "#GP through a not-present gate");
 
   cpu::write_cr0(cr0 | kCr0Ne);
   ExInfo mf = catch_fault([] {
@@ -117,7 +97,7 @@ void faults() {
   });
   asm volatile("fninit");
   cpu::write_cr0(cr0);
-  expect_ex(mf, ExInfo(Vec::MF), "unmasked x87 divide by zero");
+  report_fault(mf, ExInfo(Vec::MF), "unmasked x87 divide by zero");
 
   uint64_t cr4 = cpu::read_cr4();
   cpu::write_cr4(cr4 | cpu::cr4::OSFXSR | kCr4Osxmmexcpt);
@@ -131,7 +111,7 @@ void faults() {
   static const uint32_t default_mxcsr = 0x1f80;
   asm volatile("ldmxcsr %0" ::"m"(default_mxcsr));
   cpu::write_cr4(cr4);
-  expect_ex_unless(tcg_known("unmasked SIMD floating-point exceptions do not raise #XM"), xm,
+  report_fault_xfail(known_tcg_difference("unmasked SIMD floating-point exceptions do not raise #XM"), xm,
                    ExInfo(Vec::XM), "unmasked SSE divide by zero");
 }
 
@@ -222,11 +202,11 @@ void alignment_check() {
   cpu::write_cr0(cr0 & ~cpu::cr0::AM);
   UserResult no_am = run_user([odd] { return load_with_ac(odd); });
   cpu::write_cr0(cr0);
-  expect_ex_unless(tcg_known("alignment checking (#AC) is not implemented"), misaligned.ex,
+  report_fault_xfail(known_tcg_difference("alignment checking (#AC) is not implemented"), misaligned.ex,
                    ExInfo(Vec::AC, 0), "CPL3 misaligned load, CR0.AM and RFLAGS.AC set");
-  expect_ex(aligned.ex, ExInfo(), "CPL3 aligned load, CR0.AM and RFLAGS.AC set");
-  expect_ex(cpl0, ExInfo(), "CPL0 misaligned load, CR0.AM and RFLAGS.AC set");
-  expect_ex(no_am.ex, ExInfo(), "CPL3 misaligned load, CR0.AM clear");
+  report_fault(aligned.ex, ExInfo(), "CPL3 aligned load, CR0.AM and RFLAGS.AC set");
+  report_fault(cpl0, ExInfo(), "CPL0 misaligned load, CR0.AM and RFLAGS.AC set");
+  report_fault(no_am.ex, ExInfo(), "CPL3 misaligned load, CR0.AM clear");
   // The CPL3 code returns with AC still set; the way back must clear it.
   report(aligned.ok() && !(cpu::read_rflags() & kRflagsAcBit),
          "RFLAGS.AC does not leak out of the CPL3 runs");

@@ -9,6 +9,7 @@
 #include "cpu/exceptions.h"
 #include "cpu/processor.h"
 #include "efi/bootinfo.h"
+#include "rt/expect.h"
 #include "rt/report.h"
 
 namespace {
@@ -17,8 +18,6 @@ constexpr uint32_t kSysenterCs = 0x174, kSysenterEsp = 0x175, kSysenterEip = 0x1
 constexpr uint32_t kStar = 0xc0000081, kLstar = 0xc0000082, kCstar = 0xc0000083,
                    kSfmask = 0xc0000084;
 constexpr uint32_t kTsc = 0x10;
-
-bool on_tcg() { return cpu::hypervisor() == cpu::Hypervisor::tcg; }
 
 void round_trip(uint32_t msr, const char* name, uint64_t value) {
   auto old = rdmsr_safe(msr);
@@ -59,8 +58,7 @@ void round_trips() {
 
 void tsc() {
   ReportPrefix p("tsc");
-  bool tcg = on_tcg();
-  if (tcg) report_info("known TCG difference: IA32_TIME_STAMP_COUNTER is not the RDTSC counter");
+  bool tcg = known_tcg_difference("IA32_TIME_STAMP_COUNTER is not the RDTSC counter");
   uint64_t before = cpu::rdtsc();
   uint64_t msr = cpu::rdmsr(kTsc);
   report_xfail(tcg, msr >= before, "IA32_TIME_STAMP_COUNTER (0x%lx) is not behind RDTSC (0x%lx)",
@@ -90,8 +88,7 @@ void gp(bool xfail, ExInfo got, const char* what) {
 
 void reserved() {
   ReportPrefix p("#GP");
-  bool tcg = on_tcg();
-  if (tcg) report_info("known TCG difference: reserved MSR bits and unknown MSRs do not fault");
+  bool tcg = known_tcg_difference("reserved MSR bits and unknown MSRs do not fault");
   uint64_t efer = cpu::rdmsr(cpu::kMsrEfer);
   ExInfo e = wrmsr_safe(cpu::kMsrEfer, efer | (1ull << 63));
   if (!e.faulted()) (void)wrmsr_safe(cpu::kMsrEfer, efer);

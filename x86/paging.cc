@@ -17,6 +17,7 @@
 #include "cpu/usermode.h"
 #include "efi/bootinfo.h"
 #include "mem/memory.h"
+#include "rt/expect.h"
 #include "rt/report.h"
 #include "rt/string.h"
 
@@ -93,12 +94,6 @@ template <typename F>
 Caught catch_pf(F&& f) {
   ExInfo ex = catch_fault(static_cast<F&&>(f));
   return {ex, ex == ExInfo() ? 0 : cpu::read_cr2()};
-}
-
-bool tcg_known(const char* why) {
-  bool tcg = cpu::hypervisor() == cpu::Hypervisor::tcg;
-  if (tcg) report_info("known TCG difference: %s", why);
-  return tcg;
 }
 
 void api() {
@@ -264,7 +259,7 @@ void reserved_bit() {
   // only be reported together with P.
   const ExInfo want(Vec::PF, pfe::P | pfe::RSVD);
   char g[32];
-  report_xfail(tcg_known("a reserved-bit #PF leaves the P bit of the error code clear"),
+  report_xfail(known_tcg_difference("a reserved-bit #PF leaves the P bit of the error code clear"),
                c.ex == want && c.cr2 == va.value,
                "read through a PTE with a reserved bit: %s, CR2 0x%lx (expected #PF(0x%x))",
                exinfo_str(c.ex, g, sizeof(g)), c.cr2, want.error_code());

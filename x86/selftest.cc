@@ -14,6 +14,7 @@
 #include "efi/bootinfo.h"
 #include "rt/console.h"
 #include "rt/fbcon.h"
+#include "rt/expect.h"
 #include "rt/format.h"
 #include "rt/report.h"
 #include "rt/string.h"
@@ -65,12 +66,6 @@ void check_argv(int argc, char** argv) {
   }
 }
 
-void expect_ex(ExInfo got, ExInfo want, const char* what) {
-  char g[32], w[32];
-  report(got == want, "%s: %s (expected %s)", what, exinfo_str(got, g, sizeof(g)),
-         exinfo_str(want, w, sizeof(w)));
-}
-
 // Page-fault error code bits (Intel SDM vol.3 §4.7).
 constexpr uint32_t kPfPresent = 1u << 0;
 constexpr uint32_t kPfWrite = 1u << 1;
@@ -78,19 +73,19 @@ constexpr uint32_t kPfFetch = 1u << 4;
 
 void check_faults() {
   ReportPrefix p("faults");
-  expect_ex(catch_fault([] { asm volatile("ud2"); }), ExInfo(Vec::UD), "ud2");
-  expect_ex(catch_fault([] { asm volatile("int3"); }), ExInfo(Vec::BP), "int3");
+  report_fault(catch_fault([] { asm volatile("ud2"); }), ExInfo(Vec::UD), "ud2");
+  report_fault(catch_fault([] { asm volatile("int3"); }), ExInfo(Vec::BP), "int3");
   // A selector beyond the GDT limit: #GP with the selector as error code
   // (Intel SDM vol.3 §6.13). FS is untouched when the load faults.
-  expect_ex(catch_fault([] { asm volatile("mov %0, %%fs" ::"r"(0xfff8)); }),
+  report_fault(catch_fault([] { asm volatile("mov %0, %%fs" ::"r"(0xfff8)); }),
             ExInfo(Vec::GP, 0xfff8), "load of a selector beyond the GDT limit");
-  expect_ex(read_safe(reinterpret_cast<void*>(0x8000000000000000ull)).ex, ExInfo(Vec::GP, 0),
+  report_fault(read_safe(reinterpret_cast<void*>(0x8000000000000000ull)).ex, ExInfo(Vec::GP, 0),
             "read of a non-canonical address");
 
   volatile uint64_t* null = nullptr;
-  expect_ex(catch_fault([&] { (void)*null; }), ExInfo(Vec::PF, 0), "read of page 0");
+  report_fault(catch_fault([&] { (void)*null; }), ExInfo(Vec::PF, 0), "read of page 0");
   report(cpu::read_cr2() == 0, "CR2 holds the faulting address 0");
-  expect_ex(write_safe(reinterpret_cast<void*>(8), 1), ExInfo(Vec::PF, kPfWrite),
+  report_fault(write_safe(reinterpret_cast<void*>(8), 1), ExInfo(Vec::PF, kPfWrite),
             "write to page 0");
   report(cpu::read_cr2() == 8, "CR2 holds the faulting address 8");
 
@@ -104,7 +99,7 @@ void check_protection() {
   ReportPrefix p("protection");
   auto* code = reinterpret_cast<volatile uint8_t*>(&answer);
   uint8_t before = *code;
-  expect_ex(write8_safe(code, 0xcc), ExInfo(Vec::PF, kPfPresent | kPfWrite), "write to code");
+  report_fault(write8_safe(code, 0xcc), ExInfo(Vec::PF, kPfPresent | kPfWrite), "write to code");
   report(*code == before, "code byte unchanged");
 
   if (!boot_info().features.nx) {
@@ -113,7 +108,7 @@ void check_protection() {
   }
   static uint8_t data_ret[16] = {0xc3};
   auto fn = reinterpret_cast<void (*)()>(data_ret);
-  expect_ex(catch_fault([&] { fn(); }), ExInfo(Vec::PF, kPfPresent | kPfFetch),
+  report_fault(catch_fault([&] { fn(); }), ExInfo(Vec::PF, kPfPresent | kPfFetch),
             "execute from data");
 }
 
