@@ -81,9 +81,7 @@ void read_only_bits() {
 }
 
 void gp(bool xfail, ExInfo got, const char* what) {
-  char buf[32];
-  report_xfail(xfail, got == ExInfo(Vec::GP, 0), "%s raises #GP(0): %s", what,
-               exinfo_str(got, buf, sizeof(buf)));
+  report_fault_xfail(xfail, got, ExInfo(Vec::GP, 0), what);
 }
 
 void reserved() {
