@@ -57,20 +57,31 @@ qemu_find_tools() {
 
 kvm_usable() { [[ -r /dev/kvm && -w /dev/kvm ]]; }
 
-# accel_choose: prints kvm or tcg. ACCEL=kvm|tcg forces one; empty or
-# `auto` picks KVM when /dev/kvm is usable. Returns 1 when KVM is forced
-# but unavailable.
-accel_choose() {
+# accel_choose_to VAR: sets VAR to kvm or tcg. ACCEL=kvm|tcg forces one;
+# empty or `auto` picks KVM when /dev/kvm is usable. Returns 1 when KVM is
+# forced but unavailable, 2 on a bad ACCEL.
+accel_choose_to() {
+  local a
   case ${ACCEL:-auto} in
-    auto|"") if kvm_usable; then echo kvm; else echo tcg; fi ;;
-    kvm) kvm_usable || return 1; echo kvm ;;
-    tcg) echo tcg ;;
+    auto|"") if kvm_usable; then a=kvm; else a=tcg; fi ;;
+    kvm) kvm_usable || return 1; a=kvm ;;
+    tcg) a=tcg ;;
     *) echo "error: ACCEL must be kvm, tcg or auto, not '$ACCEL'" >&2; return 2 ;;
   esac
+  printf -v "$1" '%s' "$a"
+}
+
+# accel_choose: accel_choose_to, printed.
+accel_choose() {
+  local accel_chosen
+  accel_choose_to accel_chosen || return
+  echo "$accel_chosen"
 }
 
 # QEMU splits option values on commas; a literal comma is written twice.
 qemu_escape_commas() { printf '%s' "${1//,/,,}"; }
+# qemu_escape_to VAR TEXT: the same into VAR, without a subshell.
+qemu_escape_to() { printf -v "$1" '%s' "${2//,/,,}"; }
 
 # qemu_base_args ACCEL: sets the array QEMU_BASE_ARGS, the machine without
 # the image: a cold boot adds `-kernel IMAGE -append ...`, the fast path
@@ -84,12 +95,14 @@ qemu_escape_commas() { printf '%s' "${1//,/,,}"; }
 # The caller appends the size/CPU defaults it did not see overridden, the
 # user's arguments, -kernel and -append (see scripts/run).
 qemu_base_args() {
-  local accel=$1
+  local accel=$1 code vars
+  qemu_escape_to code "$OVMF_CODE"
+  qemu_escape_to vars "$OVMF_VARS"
   # shellcheck disable=SC2054  # the commas belong to QEMU option syntax
   QEMU_BASE_ARGS=(
     -nodefaults -machine q35 -accel "$accel"
-    -drive "if=pflash,format=raw,unit=0,readonly=on,file=$(qemu_escape_commas "$OVMF_CODE")"
-    -drive "if=pflash,format=raw,unit=1,snapshot=on,file=$(qemu_escape_commas "$OVMF_VARS")"
+    -drive "if=pflash,format=raw,unit=0,readonly=on,file=$code"
+    -drive "if=pflash,format=raw,unit=1,snapshot=on,file=$vars"
     -device isa-debug-exit,iobase=0xf4,iosize=0x04
     -serial stdio -display none -no-reboot
   )
@@ -99,23 +112,40 @@ qemu_base_args() {
 # dropped, not merely overridden, when the user gives the same option.
 readonly QEMU_DEFAULT_CPU=max QEMU_DEFAULT_MEM=256M QEMU_DEFAULT_SMP=1
 
-# duration_seconds DUR: converts the kvm-unit-tests duration forms (90, 90s,
-# 1.5m, 2h, 1d) to seconds, printed as a decimal number. Returns 1 on
-# anything else.
-duration_seconds() {
-  local d=$1
+# duration_to VAR DUR: sets VAR to the seconds of DUR, a kvm-unit-tests
+# duration (90, 90s, 1.5m, 2h, 1d), as a decimal number. Returns 1 on
+# anything else. Whole numbers stay in the shell: the runners call this for
+# every test.
+duration_to() {
+  local d=$2
   [[ $d =~ ^([0-9]+(\.[0-9]+)?)([smhd]?)$ ]] || return 1
   local n=${BASH_REMATCH[1]} u=${BASH_REMATCH[3]} mul=1
   case $u in m) mul=60 ;; h) mul=3600 ;; d) mul=86400 ;; esac
-  # Whole numbers stay in the shell: scripts/run calls this on every run.
-  if [[ $n =~ ^[0-9]+$ ]]; then printf '%d\n' $((10#$n * mul)); return; fi
-  awk -v n="$n" -v m="$mul" 'BEGIN { printf "%g\n", n * m }'
+  if [[ $n =~ ^[0-9]+$ ]]; then printf -v "$1" '%d' $((10#$n * mul)); return; fi
+  printf -v "$1" '%s' "$(awk -v n="$n" -v m="$mul" 'BEGIN { printf "%g\n", n * m }')"
 }
 
-# shell_quote WORD...: the words as one line that a shell reads back as the
-# same words; plain words stay unquoted so that logs remain readable.
-shell_quote() {
-  local out='' w
+# duration_seconds DUR: duration_to, printed.
+duration_seconds() {
+  local secs
+  duration_to secs "$1" || return 1
+  printf '%s\n' "$secs"
+}
+
+# elapsed_ms START: milliseconds since START, an earlier $EPOCHREALTIME
+# (whose decimal point follows the locale), into ELAPSED_MS.
+ELAPSED_MS=0
+elapsed_ms() {
+  local a=${1//[.,]/} b=${EPOCHREALTIME//[.,]/}
+  ELAPSED_MS=$(((10#$b - 10#$a) / 1000))
+}
+
+# shell_quote_to VAR WORD...: sets VAR to the words as one line that a
+# shell reads back as the same words; plain words stay unquoted so that
+# logs remain readable.
+shell_quote_to() {
+  local var=$1 out='' w
+  shift
   for w in "$@"; do
     if [[ -n $w && $w =~ ^[A-Za-z0-9_./=,:+@%^-]+$ ]]; then
       out+=" $w"
@@ -123,5 +153,12 @@ shell_quote() {
       out+=" '${w//\'/\'\\\'\'}'"
     fi
   done
-  printf '%s\n' "${out# }"
+  printf -v "$var" '%s' "${out# }"
+}
+
+# shell_quote WORD...: shell_quote_to, printed as a line.
+shell_quote() {
+  local quoted
+  shell_quote_to quoted "$@"
+  printf '%s\n' "$quoted"
 }

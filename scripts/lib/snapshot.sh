@@ -8,8 +8,18 @@
 # "shape"). Whatever cannot be keyed sends the run down the cold path, with
 # a one-line reason.
 #
+# Guest RAM is not in the migration stream. The snapshot VM runs on a RAM
+# file shared with QEMU (memory-backend-file, share=on), and the stream is
+# saved with the x-ignore-shared capability, so it holds only device state
+# and the small RAM blocks (firmware, variable store). A restore maps the
+# RAM file privately (share=off): nothing is read up front, the guest
+# faults in the pages it touches from the page cache, and its writes never
+# reach the file. A restore therefore costs the same for 256 MiB or 6 GiB,
+# and the file is sparse: it takes the pages the firmware wrote, no more.
+#
 # Cache layout, in $SNAPSHOT_DIR (default build/snapshots):
 #   <key>.state    the migration stream (QEMU's live migration to a file)
+#   <key>.ram      guest RAM at the moment of the save (sparse)
 #   <key>.loader.efi  efi/loader.efi marked as a boot-service driver (below)
 #   <key>.shape    what the key was computed from; written last, so it is
 #                  also the completion marker: a state without it is junk
@@ -28,26 +38,53 @@ readonly SNAPSHOT_FWCFG_IMAGE=opt/efitest/test.efi SNAPSHOT_FWCFG_CMDLINE=opt/ef
 # The loader prints this once it waits on fw_cfg; the VM is saved after it.
 readonly SNAPSHOT_READY_LINE='loader: ready'
 # Bump when the snapshot procedure changes in a way the key does not show.
-readonly SNAPSHOT_FORMAT=1
+readonly SNAPSHOT_FORMAT=2
+# The RAM backend's object id; QEMU names the RAM block after it, and the
+# saving and the restoring QEMU must agree on it.
+readonly SNAPSHOT_RAM_ID=efitest-ram
 readonly SNAPSHOT_FAILED_TTL_MIN=10
 
 SNAPSHOT_QEMU_PID=''   # the QEMU being saved, for the caller's cleanup
 SNAPSHOT_TMP=()        # files to remove if the caller is interrupted
 SNAPSHOT_REASON=''     # why snapshot_prepare failed
 
-# snapshot_mem_mib VALUE: the guest RAM of `-m VALUE` in MiB (QEMU's forms:
-# 512, 512M, 6G, size=6G,maxmem=...); 0 when it cannot tell.
+# snapshot_mem_mib VALUE: sets SNAPSHOT_MEM_MIB to the guest RAM of
+# `-m VALUE` in MiB (QEMU's forms: 512, 512M, 6G, size=6G), or to 0 when
+# it cannot tell. No subshell: scripts/run calls this on every run.
+SNAPSHOT_MEM_MIB=0
 snapshot_mem_mib() {
   local v=${1#size=}
-  v=${v%%,*}
-  [[ $v =~ ^([0-9]+)([MmGgTt]?)[Bb]?$ ]] || { echo 0; return; }
-  local n=${BASH_REMATCH[1]}
+  SNAPSHOT_MEM_MIB=0
+  [[ $v =~ ^([0-9]+)([MmGgTt]?)[Bb]?$ ]] || return 1
+  local n=$((10#${BASH_REMATCH[1]}))
   case ${BASH_REMATCH[2]} in
-    G|g) n=$((10#$n * 1024)) ;;
-    T|t) n=$((10#$n * 1024 * 1024)) ;;
-    *) n=$((10#$n)) ;;
+    G|g) n=$((n * 1024)) ;;
+    T|t) n=$((n * 1024 * 1024)) ;;
   esac
-  echo "$n"
+  SNAPSHOT_MEM_MIB=$n
+  ((n > 0))
+}
+
+# snapshot_ram_args PATH on|off MACHINE_ARG...: sets SNAPSHOT_RAM_ARGS to
+# the options that put the guest RAM of the machine (its last -m) on the
+# file PATH, shared with the file (on: the VM being saved) or a private
+# copy-on-write mapping of it (off: a restore). Returns 1 when the machine
+# has no plain -m.
+SNAPSHOT_RAM_ARGS=()
+snapshot_ram_args() {
+  local path=$1 share=$2 mem=''
+  shift 2
+  while (($#)); do
+    if [[ $1 == -m ]] && (($# > 1)); then mem=$2; shift; fi
+    shift
+  done
+  snapshot_mem_mib "$mem" || return 1
+  # shellcheck disable=SC2054  # the commas belong to QEMU option syntax
+  qemu_escape_to path "$path"
+  SNAPSHOT_RAM_ARGS=(
+    -machine "memory-backend=$SNAPSHOT_RAM_ID"
+    -object "memory-backend-file,id=$SNAPSHOT_RAM_ID,size=${SNAPSHOT_MEM_MIB}M,mem-path=$path,share=$share"
+  )
 }
 
 # snapshot_args_reason ARG...: sets SNAPSHOT_REASON to why the arguments
@@ -69,13 +106,19 @@ snapshot_args_reason() {
     esac
     case $a in
       -m)
-        local mib
-        mib=$(snapshot_mem_mib "$v")
-        if ((mib > ${SNAPSHOT_MAX_MEM_MIB:-2048})); then
-          SNAPSHOT_REASON="guest RAM $v is above $((${SNAPSHOT_MAX_MEM_MIB:-2048} / 1024))G: restoring it costs more than booting"
+        # The RAM file is sized from -m, so only a plain size will do
+        # (not slots= or maxmem=, which add hotplug regions).
+        if [[ ! $v =~ ^(size=)?[^,]+$ ]] || ! snapshot_mem_mib "$v"; then
+          SNAPSHOT_REASON="-m $v is not a plain size, which the snapshot's RAM file needs"
           return
         fi ;;
-      -smp|-cpu|-accel|-machine|-M|-global|-vga|-enable-kvm) ;;
+      -machine|-M)
+        case $v in
+          *memory-backend*)
+            SNAPSHOT_REASON="-machine $v chooses the RAM backend, which the snapshot needs for itself"
+            return ;;
+        esac ;;
+      -smp|-cpu|-accel|-global|-vga|-enable-kvm) ;;
       -device)
         case $v in
           *drive=*|*chardev=*|*netdev=*|*memdev=*|*fsdev=*|*file=*|*path=*)
@@ -135,25 +178,29 @@ snapshot_shape() {
 
 # snapshot_key DIR LOADER MACHINE_ARG...: sets SNAPSHOT_SHAPE and
 # SNAPSHOT_KEY (a hash of the shape). Hashing the firmware costs more than
-# the rest of a warm run's setup, so the shape is remembered per identity of
-# the files (size, mtime and ctime in ns, inode: any write changes them) and
-# the arguments; only a changed file is hashed again.
+# the rest of a warm run's setup, so the key and the shape are remembered
+# per identity of the files (size, mtime and ctime in ns, inode: any write
+# changes them) and the arguments; only a changed file is hashed again.
 snapshot_key() {
   local dir=$1 loader=$2
   shift 2
   local bin ids h memo
   bin=$(command -v "$QEMU") || return 1
   ids=$(stat -L -c '%n %s %y %z %i' "$bin" "$OVMF_CODE" "$OVMF_VARS" "$loader") || return 1
-  h=$(printf '%s\n' "$ids" "$@" | sha256sum)
+  h=$(printf '%s\n' "format $SNAPSHOT_FORMAT" "$ids" "$@" | sha256sum)
   memo=$dir/memo.${h:0:20}
-  if [[ -s $memo ]]; then
-    SNAPSHOT_SHAPE=$(<"$memo")
-  else
-    SNAPSHOT_SHAPE=$(snapshot_shape "$dir" "$loader" "$@") || return 1
-    printf '%s\n' "$SNAPSHOT_SHAPE" >"$memo.tmp.$$" && mv -f "$memo.tmp.$$" "$memo"
+  # The memo is "key <KEY>" and then the shape.
+  local lines=()
+  if [[ -s $memo ]] && mapfile -t lines <"$memo" && [[ ${lines[0]:-} =~ ^key\ ([0-9a-f]{20})$ ]]; then
+    SNAPSHOT_KEY=${BASH_REMATCH[1]}
+    printf -v SNAPSHOT_SHAPE '%s\n' "${lines[@]:1}"
+    SNAPSHOT_SHAPE=${SNAPSHOT_SHAPE%$'\n'}
+    return 0
   fi
+  SNAPSHOT_SHAPE=$(snapshot_shape "$dir" "$loader" "$@") || return 1
   h=$(printf '%s\n' "$SNAPSHOT_SHAPE" | sha256sum)
   SNAPSHOT_KEY=${h:0:20}
+  printf 'key %s\n%s\n' "$SNAPSHOT_KEY" "$SNAPSHOT_SHAPE" >"$memo.tmp.$$" && mv -f "$memo.tmp.$$" "$memo"
 }
 
 # snapshot_driver_copy SRC DST: DST is SRC with the PE subsystem changed
@@ -187,6 +234,7 @@ snapshot_exec_uri() {
 # qmp FD_IN FD_OUT TIMEOUT JSON: sends one command and sets QMP_REPLY to
 # its answer (events are skipped). Returns 1 on an error reply or timeout.
 QMP_REPLY=''
+readonly SNAPSHOT_QMP_IGNORE_SHARED='{"execute":"migrate-set-capabilities","arguments":{"capabilities":[{"capability":"x-ignore-shared","state":true}]}}'
 snapshot_qmp() {
   local in=$1 out=$2 t=$3 line
   printf '%s\n' "$4" >&"$in"
@@ -200,9 +248,39 @@ snapshot_qmp() {
   return 1
 }
 
+# snapshot_restore_args: the QMP commands that make a QEMU started with
+# `-incoming defer` load the stream from its descriptor 3, one per line.
+# They may be queued before QEMU reads them; replies are counted by
+# snapshot_qmp_returns.
+readonly SNAPSHOT_RESTORE_QMP='{"execute":"qmp_capabilities"}
+'$SNAPSHOT_QMP_IGNORE_SHARED'
+{"execute":"migrate-incoming","arguments":{"uri":"fd:3"}}'
+readonly SNAPSHOT_RESTORE_QMP_COUNT=3
+
+# snapshot_qmp_returns FD_OUT N PID TIMEOUT: waits for N successful QMP
+# replies on FD_OUT while process PID lives. Returns 1 with QMP_REPLY set
+# to why on an error reply, on PID's exit or after TIMEOUT seconds.
+snapshot_qmp_returns() {
+  local out=$1 n=$2 pid=$3 deadline=$((SECONDS + $4)) got=0 line part=''
+  while ((got < n)); do
+    if IFS= read -r -t 0.05 line <&"$out"; then
+      line=$part$line part=''
+      case $line in
+        *'"error"'*) QMP_REPLY=$line; return 1 ;;
+        *'"return"'*) got=$((got + 1)) ;;
+      esac
+      continue
+    fi
+    # A timed-out read keeps the part of a line it got.
+    part+=$line
+    if ! kill -0 "$pid" 2>/dev/null; then QMP_REPLY="QEMU exited during the restore"; return 1; fi
+    if ((SECONDS >= deadline)); then QMP_REPLY="no answer from QMP within ${4}s"; return 1; fi
+  done
+}
+
 # snapshot_build STATE_OUT TIMEOUT CMD...: boots CMD (QEMU with the loader
-# as -kernel), waits for the ready line, saves the VM to STATE_OUT and ends
-# QEMU. On failure sets SNAPSHOT_REASON and returns 1. Runs in the caller's
+# as -kernel and its RAM on a shared file), waits for the ready line, saves
+# the VM to STATE_OUT and ends QEMU; the RAM file then holds the RAM. On failure sets SNAPSHOT_REASON and returns 1. Runs in the caller's
 # shell, not a subshell, so that the caller's signal trap can end QEMU.
 snapshot_build() {
   local out=$1 t=$2
@@ -235,6 +313,8 @@ snapshot_build() {
     if ! snapshot_qmp "$qin" "$qout" 10 '{"execute":"qmp_capabilities"}' ||
        # The default bandwidth cap (32 MiB/s) would make saving take seconds.
        ! snapshot_qmp "$qin" "$qout" 10 '{"execute":"migrate-set-parameters","arguments":{"max-bandwidth":107374182400}}' ||
+       # Guest RAM stays in the shared RAM file, out of the stream.
+       ! snapshot_qmp "$qin" "$qout" 10 "$SNAPSHOT_QMP_IGNORE_SHARED" ||
        ! snapshot_qmp "$qin" "$qout" 10 "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"$(snapshot_exec_uri "$out")\"}}"; then
       reason="QMP: ${QMP_REPLY:0:160}"
     fi
@@ -264,14 +344,15 @@ snapshot_build() {
 }
 
 # snapshot_prepare DIR KEY SHAPE_TEXT LOADER TIMEOUT CMD...: makes sure
-# DIR/KEY.state is complete, building it under the lock when it is not.
-# CMD boots DIR/KEY.loader.efi, which is made here from LOADER.
+# DIR/KEY.state and DIR/KEY.ram are complete, building them under the lock
+# when they are not. CMD boots DIR/KEY.loader.efi, which is made here from
+# LOADER; the RAM file options are added here.
 # Sets SNAPSHOT_REASON and returns 1 when no snapshot can be had.
 snapshot_prepare() {
   local dir=$1 key=$2 shape=$3 loader=$4 t=$5
   shift 5
   local base=$dir/$key
-  if [[ -f $base.shape && -f $base.state && -f $base.loader.efi ]]; then return 0; fi
+  if [[ -f $base.shape && -f $base.state && -f $base.ram && -f $base.loader.efi ]]; then return 0; fi
   command -v flock >/dev/null ||
     { SNAPSHOT_REASON="flock(1) is not installed (package util-linux)"; return 1; }
   local lock
@@ -282,16 +363,21 @@ snapshot_prepare() {
     return 1
   fi
   # Under the lock: another run may have finished the build meanwhile.
-  if [[ -f $base.shape && -f $base.state && -f $base.loader.efi ]]; then exec {lock}>&-; return 0; fi
+  if [[ -f $base.shape && -f $base.state && -f $base.ram && -f $base.loader.efi ]]; then exec {lock}>&-; return 0; fi
   if [[ -n $(find "$base.failed" -mmin -"$SNAPSHOT_FAILED_TTL_MIN" 2>/dev/null) ]]; then
     exec {lock}>&-
     SNAPSHOT_REASON="building this snapshot failed minutes ago: $(head -c 200 "$base.failed") (remove $base.failed to retry)"
     return 1
   fi
   # Whatever is here without a marker is the remains of a build that died.
-  rm -f "$base.state" "$base".*.tmp.*
-  local tmp_state=$base.state.tmp.$$
-  SNAPSHOT_TMP+=("$tmp_state" "$base.shape.tmp.$$" "$base.loader.efi.tmp.$$")
+  rm -f "$base.state" "$base.ram" "$base".*.tmp.*
+  local tmp_state=$base.state.tmp.$$ tmp_ram=$base.ram.tmp.$$
+  SNAPSHOT_TMP+=("$tmp_state" "$tmp_ram" "$base.shape.tmp.$$" "$base.loader.efi.tmp.$$")
+  if ! snapshot_ram_args "$tmp_ram" on "$@"; then
+    exec {lock}>&-
+    SNAPSHOT_REASON="the machine has no plain -m size for the RAM file"
+    return 1
+  fi
   if ! snapshot_driver_copy "$loader" "$base.loader.efi"; then
     exec {lock}>&-
     SNAPSHOT_REASON="$loader is not a PE32+ EFI application"
@@ -299,8 +385,8 @@ snapshot_prepare() {
   fi
   # Said once per build, so that a slow first run explains itself.
   echo "boot: building snapshot $key for this VM shape (one cold boot)" >&2
-  if ! snapshot_build "$tmp_state" "$t" "$@"; then
-    rm -f "$tmp_state"
+  if ! snapshot_build "$tmp_state" "$t" "$@" "${SNAPSHOT_RAM_ARGS[@]}"; then
+    rm -f "$tmp_state" "$tmp_ram"
     printf '%s\n' "$SNAPSHOT_REASON" >"$base.failed"
     exec {lock}>&-
     SNAPSHOT_REASON="building the snapshot failed: $SNAPSHOT_REASON"
@@ -308,6 +394,7 @@ snapshot_prepare() {
   fi
   rm -f "$base.failed"
   printf '%s\n' "$shape" >"$base.shape.tmp.$$"
+  mv -f "$tmp_ram" "$base.ram"
   mv -f "$tmp_state" "$base.state"
   mv -f "$base.shape.tmp.$$" "$base.shape"
   exec {lock}>&-
@@ -323,7 +410,7 @@ snapshot_prune() {
     n=$((n + 1))
     ((n > keep)) || continue
     line=${line#* }
-    rm -f "${line%.shape}.state" "${line%.shape}.loader.efi" "$line"
+    rm -f "${line%.shape}.state" "${line%.shape}.ram" "${line%.shape}.loader.efi" "$line"
   done < <(find "$dir" -maxdepth 1 -name '*.shape' -printf '%T@ %p\n' | sort -rn)
   find "$dir" -maxdepth 1 \( -name 'memo.*' -o -name 'qemu-version.*' \) -mtime +7 -delete 2>/dev/null || true
 }
@@ -331,5 +418,5 @@ snapshot_prune() {
 # snapshot_forget DIR KEY: drops a snapshot that failed to restore, so that
 # the next run builds it again instead of failing the same way.
 snapshot_forget() {
-  rm -f "$1/$2.shape" "$1/$2.state" "$1/$2.loader.efi"
+  rm -f "$1/$2.shape" "$1/$2.state" "$1/$2.ram" "$1/$2.loader.efi"
 }
