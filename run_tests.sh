@@ -283,19 +283,22 @@ if ((tty)) && [[ -z ${NO_COLOR:-} && ${TERM:-dumb} != dumb ]]; then
 else
   c_red='' c_green='' c_yellow='' c_bold='' c_off=''
 fi
-color_of() {
-  case $1 in
-    PASS) printf '%s' "$c_green" ;;
-    SKIP) printf '%s' "$c_yellow" ;;
-    *) printf '%s' "$c_red" ;;
+color_of() { # VAR VERDICT
+  case $2 in
+    PASS) printf -v "$1" '%s' "$c_green" ;;
+    SKIP) printf -v "$1" '%s' "$c_yellow" ;;
+    *) printf -v "$1" '%s' "$c_red" ;;
   esac
 }
 
-emit_tap() { # takes TAP text on stdin
-  local before
-  before=$(wc -l <"$tap_file")
-  cat >>"$tap_file"
-  if ((tap)); then tail -n "+$((before + 1))" "$tap_file"; fi
+# emit_tap FILE: appends the TAP text in FILE to the run's TAP file, and to
+# stdout with -t. Builtins only: this runs between two tests.
+emit_tap() {
+  local tap_lines=()
+  mapfile -t tap_lines <"$1"
+  ((${#tap_lines[@]})) || return 0
+  printf '%s\n' "${tap_lines[@]}" >>"$tap_file"
+  if ((tap)); then printf '%s\n' "${tap_lines[@]}"; fi
 }
 
 status_shown=0
@@ -325,34 +328,37 @@ R_NAME=() R_VERDICT=() R_DETAIL=() R_LOG=() R_SECS=() R_GROUPS=()
 declare -A COUNT=() BOOTS=()
 done_count=0 any_bad=0 secs_shown=$verbose
 
-# record_result INDEX VERDICT DETAIL SECONDS
+# record_result INDEX VERDICT DETAIL MILLISECONDS
 record_result() {
-  local i=$1 verdict=$2 detail=$3 secs=$4 log=$log_dir/${T_NAME[$1]}.log ms
+  local i=$1 verdict=$2 detail=$3 ms=$4 log=$log_dir/${T_NAME[$1]}.log secs color shown=''
+  printf -v secs '%d.%03d' $((ms / 1000)) $((ms % 1000))
   printf 'RESULT: %s %s (%s)\n' "$verdict" "${T_NAME[i]}" "$detail" >>"$log"
   R_NAME+=("${T_NAME[i]}") R_VERDICT+=("$verdict") R_DETAIL+=("$detail")
   R_LOG+=("$log") R_SECS+=("$secs") R_GROUPS+=("${T_GROUPS[i]%% *}")
   COUNT[$verdict]=$((${COUNT[$verdict]:-0} + 1))
   done_count=$((done_count + 1))
   case $verdict in PASS|SKIP) ;; *) any_bad=1 ;; esac
-  ms=$(awk -v s="$secs" 'BEGIN { printf "%d", s * 1000 }')
-  tap_test "$done_count" "${T_NAME[i]}" "$verdict" "$detail" "$log" "$ms" | emit_tap
+  tap_test "$done_count" "${T_NAME[i]}" "$verdict" "$detail" "$log" "$ms" >"$work/tap.one"
+  emit_tap "$work/tap.one"
   clear_status
   if ((verbose && jobs > 1)); then clean_text "$log" >&3; fi
-  printf '%s%s%s %s (%s)%s\n' "$(color_of "$verdict")" "$verdict" "$c_off" "${T_NAME[i]}" "$detail" \
-    "$( ((secs_shown)) && printf ' [%ss]' "$secs")" >&3
+  color_of color "$verdict"
+  if ((secs_shown)); then shown=" [${secs}s]"; fi
+  printf '%s%s%s %s (%s)%s\n' "$color" "$verdict" "$c_off" "${T_NAME[i]}" "$detail" "$shown" >&3
   printf '%s %s (%s)\n' "$verdict" "${T_NAME[i]}" "$detail" >>"$log_dir/summary.txt"
 }
 
-# precheck INDEX: prints a reason when the test must be skipped without
-# booting it.
+# precheck INDEX: sets SKIP_REASON to why the test must be skipped without
+# booting it, or to nothing.
 precheck() {
   local i=$1 c path want have
-  if [[ -n ${T_SKIP[i]} ]]; then printf '%s' "${T_SKIP[i]}"; return; fi
+  SKIP_REASON=''
+  if [[ -n ${T_SKIP[i]} ]]; then SKIP_REASON=${T_SKIP[i]}; return; fi
   if [[ -n ${T_ARCH[i]} && ${T_ARCH[i]} != x86_64 ]]; then
-    printf 'arch %s is not built' "${T_ARCH[i]}"; return
+    SKIP_REASON="arch ${T_ARCH[i]} is not built"; return
   fi
   if [[ ${T_ACCEL[i]} == kvm && $default_accel != kvm ]]; then
-    printf 'needs KVM, running under TCG'; return
+    SKIP_REASON='needs KVM, running under TCG'; return
   fi
   local checks=()
   eval "checks=(${T_CHECKS[i]})"
@@ -360,26 +366,31 @@ precheck() {
     path=${c%%=*} want=${c#*=} have=''
     if [[ -r $path ]]; then have=$(head -c 4096 "$path" | tr -d '\n'); fi
     if [[ $have != "$want" ]]; then
-      printf 'check %s failed (found "%s")' "$c" "$have"; return
+      SKIP_REASON="check $c failed (found \"$have\")"; return
     fi
   done
 }
 
-test_timeout() { # INDEX ACCEL: seconds for the test
+test_timeout() { # INDEX ACCEL: sets TEST_TIMEOUT to the test's seconds
   local i=$1 accel=$2 base scale
-  if [[ -n $timeout_override ]]; then duration_seconds "$timeout_override"; return; fi
-  base=$(duration_seconds "${T_TIMEOUT[i]:-$DEFAULT_TIMEOUT}")
+  if [[ -n $timeout_override ]]; then duration_to TEST_TIMEOUT "$timeout_override"; return; fi
+  duration_to base "${T_TIMEOUT[i]:-$DEFAULT_TIMEOUT}"
   scale=$timeout_scale
   if [[ -z $scale ]]; then
     if [[ $accel == kvm ]]; then scale=1; else scale=$TCG_TIMEOUT_SCALE; fi
   fi
-  awk -v b="$base" -v s="$scale" 'BEGIN { printf "%g\n", b * s }'
+  if [[ $base =~ ^[0-9]+$ && $scale =~ ^[0-9]+$ ]]; then
+    TEST_TIMEOUT=$((base * scale))
+  else
+    TEST_TIMEOUT=$(awk -v b="$base" -v s="$scale" 'BEGIN { printf "%g\n", b * s }')
+  fi
 }
 
 launch() {
   local i=$1 name=${T_NAME[$1]} log accel secs reason args=() pid
   log=$log_dir/$name.log
-  reason=$(precheck "$i")
+  precheck "$i"
+  reason=$SKIP_REASON
   {
     echo "# $name: unittests.cfg line ${T_LINE[i]}, file ${T_FILE[i]}, groups ${T_GROUPS[i]:-(none)}"
   } >"$log"
@@ -389,7 +400,8 @@ launch() {
     return
   fi
   accel=${T_ACCEL[i]:-$default_accel}
-  secs=$(test_timeout "$i" "$accel")
+  test_timeout "$i" "$accel"
+  secs=$TEST_TIMEOUT
   if [[ -n ${T_SMP[i]} ]]; then
     if [[ ${T_SMP[i]} == "\$MAX_SMP" ]]; then args+=(-smp "$max_smp"); else args+=(-smp "${T_SMP[i]}"); fi
   fi
@@ -412,18 +424,20 @@ launch() {
   show_status
 }
 
-verdict_of_status() {
-  case $1 in
-    0) echo PASS ;; 1) echo FAIL ;; 77) echo SKIP ;; 124) echo TIMEOUT ;; 125) echo CRASH ;;
-    130|143) echo INTERRUPTED ;; *) echo ERROR ;;
+verdict_of_status() { # VAR STATUS
+  local v
+  case $2 in
+    0) v=PASS ;; 1) v=FAIL ;; 77) v=SKIP ;; 124) v=TIMEOUT ;; 125) v=CRASH ;;
+    130|143) v=INTERRUPTED ;; *) v=ERROR ;;
   esac
+  printf -v "$1" '%s' "$v"
 }
 
 reap() { # PID STATUS
-  local pid=$1 st=$2 i verdict='' detail='' key val secs
+  local pid=$1 st=$2 i verdict='' detail='' key val status_verdict
   i=${RUNNING[$pid]}
   unset "RUNNING[$pid]"
-  secs=$(awk -v a="${START[i]}" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
+  elapsed_ms "${START[i]}"
   if [[ -f $work/$i.result ]]; then
     while IFS='=' read -r key val; do
       case $key in
@@ -433,8 +447,9 @@ reap() { # PID STATUS
       esac
     done <"$work/$i.result"
   fi
+  verdict_of_status status_verdict "$st"
   if [[ -z $verdict ]]; then
-    verdict=$(verdict_of_status "$st")
+    verdict=$status_verdict
     if [[ $verdict == INTERRUPTED ]]; then
       detail="stopped by the runner"
     else
@@ -443,19 +458,22 @@ reap() { # PID STATUS
   fi
   # The two views of one verdict must agree; the exit status is what CI
   # scripts see, so a mismatch is a runner bug worth stopping on.
-  if [[ $(verdict_of_status "$st") != "$verdict" ]]; then
+  if [[ $status_verdict != "$verdict" ]]; then
     detail="scripts/run exited $st but reported $verdict: $detail"
     verdict=ERROR
   fi
-  record_result "$i" "$verdict" "$detail" "$secs"
+  record_result "$i" "$verdict" "$detail" "$ELAPSED_MS"
 }
 
 print_summary() {
-  local total=${#selected[@]} v parts=() wall
-  wall=$(awk -v a="$run_start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+  local total=${#selected[@]} v parts=() wall color
+  elapsed_ms "$run_start"
+  printf -v wall '%d.%d' $((ELAPSED_MS / 1000)) $((ELAPSED_MS % 1000 / 100))
   clear_status
   for v in PASS SKIP FAIL ERROR CRASH TIMEOUT INTERRUPTED; do
-    [[ -n ${COUNT[$v]:-} ]] && parts+=("$(color_of "$v")${COUNT[$v]} $v$c_off")
+    [[ -n ${COUNT[$v]:-} ]] || continue
+    color_of color "$v"
+    parts+=("$color${COUNT[$v]} $v$c_off")
   done
   local not_run=$((total - done_count))
   ((not_run > 0)) && parts+=("$not_run not run")
@@ -488,7 +506,8 @@ trap 'on_signal INT' INT
 trap 'on_signal TERM' TERM
 
 run_start=$EPOCHREALTIME
-printf 'TAP version 13\n1..%d\n' "${#selected[@]}" | emit_tap
+printf 'TAP version 13\n1..%d\n' "${#selected[@]}" >"$work/tap.one"
+emit_tap "$work/tap.one"
 
 next=0
 while ((next < ${#selected[@]} || ${#RUNNING[@]} > 0)); do

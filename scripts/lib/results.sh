@@ -13,55 +13,65 @@ clean_text() {
     tr -d '\000-\010\013\014\016-\037\177' | iconv -f UTF-8 -t UTF-8 -c
 }
 
-# The guest's check lines (PASS:, FAIL:, SKIP:, XFAIL:, XPASS:) of a log.
-check_lines() {
-  clean_text "$1" | grep -E '^(PASS|FAIL|SKIP|XFAIL|XPASS): ' || true
-}
-
-# In a TAP description, '#' starts a directive unless escaped.
+# tap_escape VAR TEXT: sets VAR to TEXT for a TAP description, where '#'
+# starts a directive unless escaped. No subshell: the runner calls this for
+# every test.
 tap_escape() {
-  local s=${1//\\/\\\\}
-  printf '%s' "${s//#/\\#}"
+  local s=${2//\\/\\\\}
+  printf -v "$1" '%s' "${s//#/\\#}"
 }
 
-# A YAML single-quoted scalar.
+# yaml_quote VAR TEXT: sets VAR to TEXT as a YAML single-quoted scalar.
 yaml_quote() {
-  printf "'%s'" "${1//\'/\'\'}"
+  printf -v "$1" "'%s'" "${2//\'/\'\'}"
 }
 
 # tap_test NUMBER NAME VERDICT DETAIL LOG DURATION_MS: one test line, with
 # the guest's checks as an indented subtest before it (the layout prove and
-# Test::More use) and a YAML block after anything that is not a pass.
+# Test::More use) and a YAML block after anything that is not a pass. The
+# checks are formatted by one awk over the cleaned log: a test prints
+# hundreds of them, too many for a shell loop.
 tap_test() {
-  local num=$1 name=$2 verdict=$3 detail=$4 log=$5 ms=$6
-  local line n=0 kind msg
+  local num=$1 name=$2 verdict=$3 detail=$4 log=$5 ms=$6 desc esc_detail
+  tap_escape desc "$name"
+  tap_escape esc_detail "$detail"
   if [[ -f $log ]]; then
-    while IFS= read -r line; do
-      kind=${line%%:*} msg=$(tap_escape "${line#*: }")
-      if ((n == 0)); then printf '    # Subtest: %s\n' "$(tap_escape "$name")"; fi
-      n=$((n + 1))
-      case $kind in
-        PASS) printf '    ok %d - %s\n' "$n" "$msg" ;;
-        FAIL) printf '    not ok %d - %s\n' "$n" "$msg" ;;
-        SKIP) printf '    ok %d - %s # SKIP\n' "$n" "$msg" ;;
-        XFAIL) printf '    not ok %d - %s # TODO expected failure\n' "$n" "$msg" ;;
-        XPASS) printf '    not ok %d - %s (unexpected pass)\n' "$n" "$msg" ;;
-      esac
-    done < <(check_lines "$log")
-    if ((n > 0)); then printf '    1..%d\n' "$n"; fi
+    clean_text "$log" | awk -v name="$desc" '
+      function esc(s,   out, i, c) {
+        out = ""
+        for (i = 1; i <= length(s); i++) {
+          c = substr(s, i, 1)
+          if (c == "\\" || c == "#") out = out "\\"
+          out = out c
+        }
+        return out
+      }
+      /^(PASS|FAIL|SKIP|XFAIL|XPASS): / {
+        kind = substr($0, 1, index($0, ":") - 1)
+        msg = esc(substr($0, index($0, ": ") + 2))
+        if (n == 0) printf "    # Subtest: %s\n", name
+        n++
+        if (kind == "PASS") printf "    ok %d - %s\n", n, msg
+        else if (kind == "FAIL") printf "    not ok %d - %s\n", n, msg
+        else if (kind == "SKIP") printf "    ok %d - %s # SKIP\n", n, msg
+        else if (kind == "XFAIL") printf "    not ok %d - %s # TODO expected failure\n", n, msg
+        else printf "    not ok %d - %s (unexpected pass)\n", n, msg
+      }
+      END { if (n > 0) printf "    1..%d\n", n }'
   fi
-  local desc
-  desc=$(tap_escape "$name")
   case $verdict in
-    PASS) printf 'ok %d - %s (%s)\n' "$num" "$desc" "$(tap_escape "$detail")" ;;
-    SKIP) printf 'ok %d - %s # SKIP %s\n' "$num" "$desc" "$(tap_escape "$detail")" ;;
-    *) printf 'not ok %d - %s: %s (%s)\n' "$num" "$desc" "$verdict" "$(tap_escape "$detail")" ;;
+    PASS) printf 'ok %d - %s (%s)\n' "$num" "$desc" "$esc_detail" ;;
+    SKIP) printf 'ok %d - %s # SKIP %s\n' "$num" "$desc" "$esc_detail" ;;
+    *) printf 'not ok %d - %s: %s (%s)\n' "$num" "$desc" "$verdict" "$esc_detail" ;;
   esac
   if [[ $verdict != PASS ]]; then
+    local q_detail q_log
+    yaml_quote q_detail "$detail"
+    yaml_quote q_log "$log"
     printf '  ---\n'
     printf '  verdict: %s\n' "$verdict"
-    printf '  reason: %s\n' "$(yaml_quote "$detail")"
-    printf '  log: %s\n' "$(yaml_quote "$log")"
+    printf '  reason: %s\n' "$q_detail"
+    printf '  log: %s\n' "$q_log"
     printf '  duration_ms: %d\n' "$ms"
     printf '  ...\n'
   fi
