@@ -158,13 +158,18 @@ check "half-written snapshot: complete again" test -f "$base.shape" -a "$(stat -
 
 # Corrupt behind a valid marker: the restore fails, the run goes cold and
 # the snapshot is dropped so that the next run rebuilds it.
+# cold_retry LABEL NAME GONE: run NAME was retried cold with the reason, and
+# the file GONE of its snapshot was dropped.
+cold_retry() {
+  expect_eq "$1: PASS after a cold retry" 0 "$(<"$scratch/$2.st")"
+  expect_contains "$1: the retry is explained" "boot: cold (restoring the snapshot failed" \
+    "$(<"$scratch/$2.err")"
+  check "$1: snapshot dropped" test ! -e "$3"
+}
 truncate -s $((size / 2)) "$base.state"
 go corrupt warm selftest
 wait_all
-expect_eq "corrupt snapshot: PASS after a cold retry" 0 "$(<"$scratch/corrupt.st")"
-expect_contains "corrupt snapshot: the retry is explained" "boot: cold (restoring the snapshot failed" \
-  "$(<"$scratch/corrupt.err")"
-check "corrupt snapshot: dropped" test ! -e "$base.shape"
+cold_retry "corrupt snapshot" corrupt "$base.shape"
 
 # A RAM file of the wrong size: QEMU refuses it before the restore starts.
 go rebuilt warm selftest
@@ -173,10 +178,7 @@ expect_eq "corrupt snapshot: rebuilt by the next run" 1 "$(builds "$scratch/rebu
 truncate -s 1M "$base.ram"
 go badram warm selftest
 wait_all
-expect_eq "cut RAM file: PASS after a cold retry" 0 "$(<"$scratch/badram.st")"
-expect_contains "cut RAM file: the retry is explained" "boot: cold (restoring the snapshot failed" \
-  "$(<"$scratch/badram.err")"
-check "cut RAM file: snapshot dropped" test ! -e "$base.ram"
+cold_retry "cut RAM file" badram "$base.ram"
 
 # --- cold by necessity ---------------------------------------------------------------
 go unkeyed warm selftest -rtc base=utc
