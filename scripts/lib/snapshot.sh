@@ -231,35 +231,12 @@ snapshot_exec_uri() {
   printf 'exec:%s' "${q//\"/\\\"}"
 }
 
-# qmp FD_IN FD_OUT TIMEOUT JSON: sends one command and sets QMP_REPLY to
-# its answer (events are skipped). Returns 1 on an error reply or timeout.
+# snapshot_qmp_returns FD_OUT N PID TIMEOUT: waits for N successful QMP
+# replies on FD_OUT while process PID lives, and sets QMP_REPLY to the
+# last. Returns 1 with QMP_REPLY set to why on an error reply, on PID's
+# exit or after TIMEOUT seconds. Events and the greeting are skipped.
 QMP_REPLY=''
 readonly SNAPSHOT_QMP_IGNORE_SHARED='{"execute":"migrate-set-capabilities","arguments":{"capabilities":[{"capability":"x-ignore-shared","state":true}]}}'
-snapshot_qmp() {
-  local in=$1 out=$2 t=$3 line
-  printf '%s\n' "$4" >&"$in"
-  while IFS= read -r -t "$t" line <&"$out"; do
-    case $line in
-      *'"return"'*) QMP_REPLY=$line; return 0 ;;
-      *'"error"'*) QMP_REPLY=$line; return 1 ;;
-    esac
-  done
-  QMP_REPLY="no answer from QMP within ${t}s"
-  return 1
-}
-
-# snapshot_restore_args: the QMP commands that make a QEMU started with
-# `-incoming defer` load the stream from its descriptor 3, one per line.
-# They may be queued before QEMU reads them; replies are counted by
-# snapshot_qmp_returns.
-readonly SNAPSHOT_RESTORE_QMP='{"execute":"qmp_capabilities"}
-'$SNAPSHOT_QMP_IGNORE_SHARED'
-{"execute":"migrate-incoming","arguments":{"uri":"fd:3"}}'
-readonly SNAPSHOT_RESTORE_QMP_COUNT=3
-
-# snapshot_qmp_returns FD_OUT N PID TIMEOUT: waits for N successful QMP
-# replies on FD_OUT while process PID lives. Returns 1 with QMP_REPLY set
-# to why on an error reply, on PID's exit or after TIMEOUT seconds.
 snapshot_qmp_returns() {
   local out=$1 n=$2 pid=$3 deadline=$((SECONDS + $4)) got=0 line part=''
   while ((got < n)); do
@@ -267,16 +244,32 @@ snapshot_qmp_returns() {
       line=$part$line part=''
       case $line in
         *'"error"'*) QMP_REPLY=$line; return 1 ;;
-        *'"return"'*) got=$((got + 1)) ;;
+        *'"return"'*) QMP_REPLY=$line got=$((got + 1)) ;;
       esac
       continue
     fi
     # A timed-out read keeps the part of a line it got.
     part+=$line
-    if ! kill -0 "$pid" 2>/dev/null; then QMP_REPLY="QEMU exited during the restore"; return 1; fi
+    if ! kill -0 "$pid" 2>/dev/null; then QMP_REPLY="QEMU exited before it answered"; return 1; fi
     if ((SECONDS >= deadline)); then QMP_REPLY="no answer from QMP within ${4}s"; return 1; fi
   done
 }
+
+# snapshot_qmp FD_IN FD_OUT TIMEOUT JSON: sends one command to the QEMU
+# being saved and sets QMP_REPLY to its answer.
+snapshot_qmp() {
+  printf '%s\n' "$4" >&"$1"
+  snapshot_qmp_returns "$2" 1 "$SNAPSHOT_QEMU_PID" "$3"
+}
+
+# SNAPSHOT_RESTORE_QMP: the QMP commands that make a QEMU started with
+# `-incoming defer` load the stream from its descriptor 3, one per line.
+# They may be queued before QEMU reads them; replies are counted by
+# snapshot_qmp_returns.
+readonly SNAPSHOT_RESTORE_QMP='{"execute":"qmp_capabilities"}
+'$SNAPSHOT_QMP_IGNORE_SHARED'
+{"execute":"migrate-incoming","arguments":{"uri":"fd:3"}}'
+readonly SNAPSHOT_RESTORE_QMP_COUNT=3
 
 # snapshot_build STATE_OUT TIMEOUT CMD...: boots CMD (QEMU with the loader
 # as -kernel and its RAM on a shared file), waits for the ready line, saves
