@@ -40,6 +40,7 @@ TESTS := $(TEST_SRCS:.cc=.efi)
 APP_SRCS := $(wildcard efi/*.cc)
 APPS := $(APP_SRCS:.cc=.efi)
 PETOOL := build/host/petool
+ACCEL_PROBE := build/accel-probe.rom
 
 ifeq ($(V),1)
 Q :=
@@ -49,7 +50,18 @@ Q := @
 say := @printf '  %-7s %s\n'
 endif
 
-all: $(TESTS) $(APPS)
+all: $(TESTS) $(APPS) $(ACCEL_PROBE)
+
+# The ROM that the run scripts boot under KVM to see whether KVM can run a
+# guest at all (scripts/accel/probe.S): a flat 64 KiB image.
+$(ACCEL_PROBE): scripts/accel/probe.S
+	$(say) ROM $@
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) -c -o $@.o $<
+	$(Q)$(OBJCOPY) -O binary -j .text $@.o $@.tmp
+	$(Q)test "$$(wc -c <$@.tmp)" -eq 65536 || { echo "$@: not 64 KiB" >&2; rm -f $@.tmp; exit 1; }
+	$(Q)rm -f $@.o
+	$(Q)mv $@.tmp $@
 
 lib/libtest.a: $(LIB_OBJS)
 	$(say) AR $@

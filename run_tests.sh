@@ -317,10 +317,40 @@ show_status() {
 # --- running -------------------------------------------------------------------
 
 max_smp=${MAX_SMP:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)}
-default_accel=tcg
-if [[ ${ACCEL:-auto} == kvm ]] || { [[ ${ACCEL:-auto} == auto ]] && kvm_usable; }; then
-  default_accel=kvm
-fi
+qemu_extra=()
+if [[ -n ${QEMU_EXTRA:-} ]]; then read -r -a qemu_extra <<<"$QEMU_EXTRA"; fi
+case ${ACCEL:-auto} in
+  auto|kvm|tcg) ;;
+  *) die "ACCEL must be kvm, tcg or auto, not '$ACCEL'" ;;
+esac
+declare -A ACCEL_SHOWN=()
+
+# test_accel INDEX ARGS...: sets TEST_ACCEL and TEST_ACCEL_WHY for a test
+# whose QEMU arguments are ARGS, the way scripts/run will decide it (the
+# probe's cache makes the second decision free). A test that needs KVM
+# where KVM cannot run it gets SKIP_REASON. The reason for TCG is shown
+# once per run.
+test_accel() {
+  local i=$1 shape=() want=${ACCEL:-auto}
+  shift
+  accel_shape_to shape -machine q35 -cpu "$QEMU_DEFAULT_CPU" "${qemu_extra[@]}" "$@"
+  [[ -z ${T_ACCEL[i]} ]] || want=${T_ACCEL[i]}
+  TEST_ACCEL=tcg TEST_ACCEL_WHY=''
+  if ACCEL=$want accel_resolve "${shape[@]}"; then
+    TEST_ACCEL=$ACCEL_USED TEST_ACCEL_WHY=$ACCEL_WHY
+  elif [[ -n ${T_ACCEL[i]} ]]; then
+    SKIP_REASON="needs KVM: $ACCEL_WHY"
+    return
+  else
+    # ACCEL=kvm that cannot work: scripts/run reports it as ERROR.
+    TEST_ACCEL=kvm TEST_ACCEL_WHY=$ACCEL_WHY
+  fi
+  if [[ $want == auto && $TEST_ACCEL == tcg && -z ${ACCEL_SHOWN[$TEST_ACCEL_WHY]:-} ]]; then
+    ACCEL_SHOWN[$TEST_ACCEL_WHY]=1
+    clear_status
+    printf 'accel: tcg (%s)\n' "$TEST_ACCEL_WHY" >&3
+  fi
+}
 
 declare -A RUNNING=()  # pid -> test index
 START=()
@@ -356,9 +386,6 @@ precheck() {
   if [[ -n ${T_SKIP[i]} ]]; then SKIP_REASON=${T_SKIP[i]}; return; fi
   if [[ -n ${T_ARCH[i]} && ${T_ARCH[i]} != x86_64 ]]; then
     SKIP_REASON="arch ${T_ARCH[i]} is not built"; return
-  fi
-  if [[ ${T_ACCEL[i]} == kvm && $default_accel != kvm ]]; then
-    SKIP_REASON='needs KVM, running under TCG'; return
   fi
   local checks=()
   eval "checks=(${T_CHECKS[i]})"
@@ -399,9 +426,6 @@ launch() {
     record_result "$i" SKIP "$reason" 0
     return
   fi
-  accel=${T_ACCEL[i]:-$default_accel}
-  test_timeout "$i" "$accel"
-  secs=$TEST_TIMEOUT
   if [[ -n ${T_SMP[i]} ]]; then
     if [[ ${T_SMP[i]} == "\$MAX_SMP" ]]; then args+=(-smp "$max_smp"); else args+=(-smp "${T_SMP[i]}"); fi
   fi
@@ -409,8 +433,17 @@ launch() {
   local extra=()
   eval "extra=(${T_ARGS[i]})"
   args+=("${extra[@]}")
+  test_accel "$i" "${args[@]}"
+  if [[ -n $SKIP_REASON ]]; then
+    echo "# skipped before boot: $SKIP_REASON" >>"$log"
+    record_result "$i" SKIP "$SKIP_REASON" 0
+    return
+  fi
+  accel=$TEST_ACCEL
+  test_timeout "$i" "$accel"
+  secs=$TEST_TIMEOUT
   if [[ -n ${T_TEST_ARGS[i]} ]]; then args+=(-append "${T_TEST_ARGS[i]}"); fi
-  echo "# timeout ${secs}s, accel $accel" >>"$log"
+  echo "# timeout ${secs}s, accel $accel ($TEST_ACCEL_WHY)" >>"$log"
   START[i]=$EPOCHREALTIME
   if ((verbose && jobs == 1)); then
     ACCEL=$accel TIMEOUT=${secs}s RUN_RESULT_FILE=$work/$i.result \

@@ -46,6 +46,9 @@ qemu_find_tools() {
     echo "error: QEMU '$QEMU' not found (install the Debian package qemu-system-x86, or set QEMU=)" >&2
     exit "$EXIT_ERROR"
   fi
+  KVM_DEVICE=${KVM_DEVICE:-/dev/kvm}
+  ACCEL_PROBE_ROM=$1/build/accel-probe.rom
+  ACCEL_CACHE=${ACCEL_CACHE:-$1/build/accel-probe.cache}
   local f
   for f in "$OVMF_CODE" "$OVMF_VARS"; do
     if [[ ! -r $f ]]; then
@@ -55,27 +58,170 @@ qemu_find_tools() {
   done
 }
 
-kvm_usable() { [[ -r /dev/kvm && -w /dev/kvm ]]; }
+# --- the accelerator -----------------------------------------------------------
+# KVM is used only where a probe VM has been seen to run under it: a
+# /dev/kvm that opens is not enough (a paravirtual KVM module opens fine
+# and then cannot run a full-virtualization guest). The probe is a 64 KiB
+# ROM (scripts/accel/probe.S, built to build/accel-probe.rom) booted with
+# -bios and no firmware, on the machine type and CPU model the test will
+# use: it goes from real mode to long mode, runs CPUID and writes
+# ACCEL_PROBE_VALUE to isa-debug-exit. Its result is cached per host and
+# shape (kernel release, QEMU binary, /dev/kvm and the KVM modules loaded,
+# -machine, -cpu), so that a suite probes each shape once.
 
-# accel_choose_to VAR: sets VAR to kvm or tcg. ACCEL=kvm|tcg forces one;
-# empty or `auto` picks KVM when /dev/kvm is usable. Returns 1 when KVM is
-# forced but unavailable, 2 on a bad ACCEL.
-accel_choose_to() {
-  local a
-  case ${ACCEL:-auto} in
-    auto|"") if kvm_usable; then a=kvm; else a=tcg; fi ;;
-    kvm) kvm_usable || return 1; a=kvm ;;
-    tcg) a=tcg ;;
-    *) echo "error: ACCEL must be kvm, tcg or auto, not '$ACCEL'" >&2; return 2 ;;
-  esac
-  printf -v "$1" '%s' "$a"
+readonly ACCEL_PROBE_VALUE=42 ACCEL_PROBE_STATUS=85  # (42 << 1) | 1
+# What QEMU prints when KVM cannot run the guest. After the first two QEMU
+# pauses the VM instead of exiting; after the third it aborts.
+readonly KVM_FAILURE_RE='KVM internal error|emulation failure|failed to set MSR|kvm run failed'
+
+# qemu_watch_stderr IN OUT PID FLAG: copies QEMU's stderr from the FIFO IN
+# to the file OUT, line by line, until QEMU closes it. A line that says KVM
+# failed is also written to FLAG, and QEMU (PID) is ended at once: a VM
+# that KVM paused would otherwise wait out its timeout.
+qemu_watch_stderr() {
+  local in=$1 out=$2 pid=$3 flag=$4 line
+  while IFS= read -r line || [[ -n $line ]]; do
+    printf '%s\n' "$line" >>"$out"
+    if [[ ! -e $flag && $line =~ $KVM_FAILURE_RE ]]; then
+      printf '%s\n' "${line#*qemu-system-x86_64: }" >"$flag"
+      kill -TERM "$pid" 2>/dev/null || true
+    fi
+  done <"$in"
 }
 
-# accel_choose: accel_choose_to, printed.
-accel_choose() {
-  local accel_chosen
-  accel_choose_to accel_chosen || return
-  echo "$accel_chosen"
+# accel_shape_to VAR ARGS...: sets the array VAR to the arguments of a
+# QEMU command line that decide whether KVM can run it: every -machine
+# (QEMU merges them, accel= left out), the last -cpu.
+accel_shape_to() {
+  local -n shape_out=$1
+  shift
+  local cpu='' m
+  shape_out=()
+  while (($#)); do
+    case $1 in
+      -machine|-M)
+        local parts=() p kept=''
+        IFS=, read -r -a parts <<<"${2:-}"
+        for p in "${parts[@]}"; do [[ $p == accel=* ]] || kept+=",$p"; done
+        [[ -z $kept ]] || shape_out+=(-machine "${kept#,}")
+        shift ;;
+      -cpu) cpu=${2:-}; shift ;;
+    esac
+    shift
+  done
+  [[ -z $cpu ]] || shape_out+=(-cpu "$cpu")
+}
+
+# accel_probe SHAPE...: boots the probe ROM under KVM with the shape's
+# -machine and -cpu. Sets ACCEL_PROBE_MSG to why KVM cannot run it, or to
+# nothing when it ran. Bounded by ACCEL_PROBE_TIMEOUT (default 3s): a VM
+# that KVM stopped, or that never reaches the end, fails.
+accel_probe() {
+  local dir status=0 pid bound msg=''
+  ACCEL_PROBE_MSG=''
+  duration_to bound "${ACCEL_PROBE_TIMEOUT:-3}" || bound=3
+  dir=$(mktemp -d "${TMPDIR:-/tmp}/ktest-probe.XXXXXX")
+  mkfifo "$dir/stderr"
+  # shellcheck disable=SC2054  # the commas belong to QEMU option syntax
+  timeout -k 1s "${bound}s" "$QEMU" -nodefaults "$@" -accel kvm -bios "$ACCEL_PROBE_ROM" \
+    -m 16M -display none -serial none -monitor none -no-reboot \
+    -device isa-debug-exit,iobase=0xf4,iosize=0x04 </dev/null >/dev/null 2>"$dir/stderr" &
+  pid=$!
+  qemu_watch_stderr "$dir/stderr" "$dir/log" "$pid" "$dir/failed"
+  wait "$pid" || status=$?
+  if [[ -s $dir/failed ]]; then
+    IFS= read -r msg <"$dir/failed"
+  elif ((status != ACCEL_PROBE_STATUS)); then
+    local last=''
+    if [[ -s $dir/log ]]; then
+      last=$(grep -v -e '^$' -e 'terminating on signal' -e 'warning: ' "$dir/log" | tail -n 1 | cut -c1-160)
+      last=${last#*qemu-system-x86_64: }
+    fi
+    case $status in
+      124|137) msg="the probe VM did not reach its end within ${bound}s" ;;
+      0) msg="the probe VM reset instead of finishing" ;;
+      *) if ((status > 128 && status < 160)); then msg="QEMU was killed by signal $((status - 128))"
+         else msg="QEMU exited $status"; fi ;;
+    esac
+    msg+="${last:+: $last}"
+  fi
+  rm -rf "$dir"
+  ACCEL_PROBE_MSG=$msg
+}
+
+# accel_host_key_to VAR: what the probe's result depends on besides the
+# shape: the kernel release, the QEMU binary, /dev/kvm and the KVM modules.
+accel_host_key_to() {
+  local release='' qemu_path ids m mods=''
+  [[ -r /proc/sys/kernel/osrelease ]] && IFS= read -r release </proc/sys/kernel/osrelease
+  qemu_path=$(command -v "$QEMU") || qemu_path=$QEMU
+  ids=$(stat -L -c '%d:%i:%s:%Y:%t:%T' "$qemu_path" "$KVM_DEVICE" 2>/dev/null) || true
+  ids=${ids//$'\n'/ }
+  for m in /sys/module/kvm /sys/module/kvm_*; do
+    [[ -e $m ]] && mods+=" ${m##*/}"
+  done
+  printf -v "$1" 'kernel=%s qemu=%s ids=%s modules=%s' "$release" "$qemu_path" "$ids" "${mods# }"
+}
+
+# accel_kvm_works SHAPE...: returns 0 when KVM can run a guest of this
+# shape; otherwise sets ACCEL_WHY to why not. Cached in ACCEL_CACHE (one
+# line per host and shape: key, tab, empty or the reason), written under a
+# lock so that parallel runs probe a shape once.
+accel_kvm_works() {
+  ACCEL_WHY=''
+  if [[ ! -e $KVM_DEVICE ]]; then ACCEL_WHY="no $KVM_DEVICE"; return 1; fi
+  if [[ ! -r $KVM_DEVICE || ! -w $KVM_DEVICE ]]; then
+    ACCEL_WHY="$KVM_DEVICE is not readable and writable by this user"; return 1
+  fi
+  if [[ ! -f $ACCEL_PROBE_ROM ]]; then
+    ACCEL_WHY="the KVM probe ${ACCEL_PROBE_ROM##*/} is not built (run make)"; return 1
+  fi
+  local host key line cached_key cached_why found=0
+  accel_host_key_to host
+  key="$host shape=$*"
+  key=${key//$'\t'/ }
+  if [[ -f $ACCEL_CACHE ]]; then
+    while IFS=$'\t' read -r cached_key cached_why; do
+      if [[ $cached_key == "$key" ]]; then found=1; ACCEL_WHY=$cached_why; fi
+    done <"$ACCEL_CACHE"
+  fi
+  if ((!found)); then
+    mkdir -p "${ACCEL_CACHE%/*}"
+    exec {lock}>>"$ACCEL_CACHE.lock"
+    flock -w 60 "$lock" || true
+    # Another run may have probed while this one waited.
+    if [[ -f $ACCEL_CACHE ]]; then
+      while IFS=$'\t' read -r cached_key cached_why; do
+        if [[ $cached_key == "$key" ]]; then found=1; ACCEL_WHY=$cached_why; fi
+      done <"$ACCEL_CACHE"
+    fi
+    if ((!found)); then
+      accel_probe "$@"
+      ACCEL_WHY=${ACCEL_PROBE_MSG:+KVM cannot run this guest: $ACCEL_PROBE_MSG}
+      printf '%s\t%s\n' "$key" "$ACCEL_WHY" >>"$ACCEL_CACHE"
+    fi
+    exec {lock}>&-
+  fi
+  [[ -z $ACCEL_WHY ]]
+}
+
+# accel_resolve SHAPE...: sets ACCEL_USED (kvm or tcg) and ACCEL_WHY (why
+# that one, for the log and the one-line notice). ACCEL=kvm|tcg forces one;
+# empty or `auto` takes KVM when it works for this shape. Returns 1 when
+# KVM is forced but cannot run this shape (ACCEL_WHY says why), 2 on a bad
+# ACCEL.
+accel_resolve() {
+  case ${ACCEL:-auto} in
+    auto)
+      if accel_kvm_works "$@"; then ACCEL_USED=kvm ACCEL_WHY="the KVM probe ran"
+      else ACCEL_USED=tcg; fi ;;
+    kvm)
+      ACCEL_USED=kvm
+      accel_kvm_works "$@" || return 1
+      ACCEL_WHY="ACCEL=kvm, the KVM probe ran" ;;
+    tcg) ACCEL_USED=tcg ACCEL_WHY="ACCEL=tcg" ;;
+    *) echo "error: ACCEL must be kvm, tcg or auto, not '$ACCEL'" >&2; return 2 ;;
+  esac
 }
 
 # QEMU splits option values on commas; a literal comma is written twice.
@@ -83,8 +229,9 @@ qemu_escape_commas() { printf '%s' "${1//,/,,}"; }
 # qemu_escape_to VAR TEXT: the same into VAR, without a subshell.
 qemu_escape_to() { printf -v "$1" '%s' "${2//,/,,}"; }
 
-# qemu_base_args ACCEL: sets the array QEMU_BASE_ARGS, the machine without
-# the image: a cold boot adds `-kernel IMAGE -append ...`, the fast path
+# qemu_base_args: sets the array QEMU_BASE_ARGS, the machine without the
+# accelerator (scripts/run adds the one accel_resolve chose) and the image:
+# a cold boot adds `-kernel IMAGE -append ...`, the fast path
 # (scripts/lib/snapshot.sh) adds the loader and restores a snapshot.
 #
 # -nodefaults leaves no NIC, VGA, monitor, floppy or CD-ROM: OVMF boots the
@@ -95,12 +242,12 @@ qemu_escape_to() { printf -v "$1" '%s' "${2//,/,,}"; }
 # The caller appends the size/CPU defaults it did not see overridden, the
 # user's arguments, -kernel and -append (see scripts/run).
 qemu_base_args() {
-  local accel=$1 code vars
+  local code vars
   qemu_escape_to code "$OVMF_CODE"
   qemu_escape_to vars "$OVMF_VARS"
   # shellcheck disable=SC2054  # the commas belong to QEMU option syntax
   QEMU_BASE_ARGS=(
-    -nodefaults -machine q35 -accel "$accel"
+    -nodefaults -machine q35
     -drive "if=pflash,format=raw,unit=0,readonly=on,file=$code"
     -drive "if=pflash,format=raw,unit=1,snapshot=on,file=$vars"
     -device isa-debug-exit,iobase=0xf4,iosize=0x04

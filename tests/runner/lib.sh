@@ -68,6 +68,9 @@ make_tree() {
   : >"$dir/OVMF_CODE.fd"
   : >"$dir/OVMF_VARS.fd"
   export QEMU=$fake_qemu OVMF_CODE=$dir/OVMF_CODE.fd OVMF_VARS=$dir/OVMF_VARS.fd
+  # No KVM in these trees unless a test makes one: the probe is tested
+  # with a fake /dev/kvm (accel.sh).
+  export KVM_DEVICE=$dir/no-kvm ACCEL_CACHE=$dir/build/accel-probe.cache
   unset ACCEL TIMEOUT TIMEOUT_SCALE QEMU_EXTRA
 }
 

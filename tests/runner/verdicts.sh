@@ -39,6 +39,13 @@ fake_image "$x/crash.efi" 0 <<'EOF'
 PASS: a
 EOF
 printf 'status=1\nstderr=qemu-system-x86_64: -smp 9999: too many CPUs\n---\n' >"$x/qemu_error.efi"
+# Guests of another framework: debug-exit values that are none of ours,
+# with QEMU silent but for a warning.
+printf 'status=1\nstderr=qemu-system-x86_64: warning: TCG does not support requested feature\n---\nPASS: other framework\n' >"$x/foreign_zero.efi"
+fake_image "$x/foreign_fail.efi" 3 <<'EOF'
+PASS: a
+FAIL: b
+EOF
 fake_image "$x/hang.efi" 33 forever <<'EOF'
 INFO: hanging
 EOF
@@ -73,6 +80,8 @@ cases=(
   "error 99 (could not take over the machine)"
   "crash 125 (guest reset or triple fault: no verdict)"
   "qemu_error 125 (QEMU failed (exit 1): qemu-system-x86_64: -smp 9999: too many CPUs)"
+  "foreign_zero 99 (the guest exited without a verdict of this framework: it wrote 0 to isa-debug-exit (QEMU exit status 1))"
+  "foreign_fail 1 (1 failed checks; the guest wrote 1 to isa-debug-exit (QEMU exit status 3), no verdict of this framework)"
   "hang 124 (no verdict within 1s)"
   "no_summary 99 (guest exited PASS without a SUMMARY line)"
   "pass_but_failed 99 (guest exited PASS but reported failures: 1 tests, 1 unexpected failures)"
@@ -178,7 +187,7 @@ for c in "${cases[@]}"; do
   expect_contains "run_tests.sh: log of $name has the QEMU command line" "-kernel $x/$name.efi" "$(<"$log")"
 done
 expect_contains "run_tests.sh: log keeps the serial output" "XFAIL: b: known bug" "$(<"$scratch/logs/xfail.log")"
-expect_contains "run_tests.sh: summary counts" "$n_cases tests: 3 PASS, 1 SKIP, 2 FAIL, 6 ERROR, 2 CRASH, 1 TIMEOUT" "$human"
+expect_contains "run_tests.sh: summary counts" "$n_cases tests: 3 PASS, 1 SKIP, 3 FAIL, 7 ERROR, 2 CRASH, 1 TIMEOUT" "$human"
 
 tap=$(<"$scratch/tap")
 expect_eq "TAP: version line" "TAP version 13" "$(head -n 1 <<<"$tap")"
@@ -190,17 +199,17 @@ expect_contains "TAP: expected failure is TODO" "    not ok 2 - b: known bug # T
 if command -v prove >/dev/null; then
   prove_out=$(prove -v -e cat "$scratch/tap" 2>&1)
   expect_not_contains "TAP: prove finds no parse error" "Parse errors" "$prove_out"
-  expect_contains "TAP: prove counts all tests" "Tests: $n_cases Failed: 11)" "$prove_out"
+  expect_contains "TAP: prove counts all tests" "Tests: $n_cases Failed: 13)" "$prove_out"
 fi
 
 if command -v xmllint >/dev/null; then
   check "JUnit: well-formed" xmllint --noout "$scratch/junit.xml"
   count() { xmllint --xpath "$1" "$scratch/junit.xml"; }
   expect_eq "JUnit: testcases" "$n_cases" "$(count 'count(//testcase)')"
-  expect_eq "JUnit: failures" 2 "$(count 'count(//testcase/failure)')"
-  expect_eq "JUnit: errors" 9 "$(count 'count(//testcase/error)')"
+  expect_eq "JUnit: failures" 3 "$(count 'count(//testcase/failure)')"
+  expect_eq "JUnit: errors" 10 "$(count 'count(//testcase/error)')"
   expect_eq "JUnit: skipped" 1 "$(count 'count(//testcase/skipped)')"
-  expect_eq "JUnit: suite totals" "15 2 9 1" \
+  expect_eq "JUnit: suite totals" "17 3 10 1" \
     "$(count 'string(/testsuites/@tests)') $(count 'string(/testsuites/@failures)') $(count 'string(/testsuites/@errors)') $(count 'string(/testsuites/@skipped)')"
   expect_eq "JUnit: CRASH kept as the error type" "CRASH" "$(count 'string(//testcase[@name="crash"]/error/@type)')"
   expect_contains "JUnit: guest output escaped" "&lt;xml&gt;" "$(<"$scratch/junit.xml")"
