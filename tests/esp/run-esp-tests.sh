@@ -13,6 +13,8 @@
 #   secure-boot  OVMF with Secure Boot on and the snakeoil keys enrolled: the
 #                signed ESP runs, an unsigned test image is refused and
 #                recorded as ERROR with the reason
+#   screen       the runner's summary on the GOP console, from a QEMU
+#                screendump of a one-test run that waits at the end
 #
 # Prints one line per check and ends with "N passed, N failed".
 # Environment: QEMU, OVMF_CODE, OVMF_VARS (as scripts/run), OVMF_SB_CODE,
@@ -103,63 +105,7 @@ junit_counts() {  # FILE: "tests failures errors skipped" of the testsuite
 # --- unattended run -----------------------------------------------------------
 
 case_unattended() {
-  local img=$work/run.img vars=$work/run-vars.fd log=$work/run.log # --- the summary on the screen ----------------------------------------------
-
-# monitor SOCKET COMMAND: one human-monitor command over a UNIX socket.
-monitor() {
-  perl -MIO::Socket::UNIX -e '
-    my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or die "monitor: $!\n";
-    print $s "$ARGV[1]\n"; sleep 1; close $s;' "$1" "$2"
-}
-
-# lit_pixels PPM: how many pixels of a binary PPM (P6) are not black in its
-# upper 40%. The runner clears the screen before its summary and the console
-# writes from the top, while OVMF's logo (gone after the clear anyway) sits
-# in the middle: only the summary's text can light this band.
-lit_pixels() {
-  perl -e '
-    local $/; open my $f, "<:raw", $ARGV[0] or die; my $d = <$f>;
-    $d =~ s/^P6\s+(\d+)\s+(\d+)\s+(\d+)\s//s or die "not a P6 PPM\n";
-    my ($w, $h) = ($1, $2); my $end = 3 * $w * int($h * 0.4);
-    my $n = 0; for (my $i = 0; $i + 2 < $end; $i += 3) {
-      $n++ if substr($d, $i, 3) ne "\0\0\0" }
-    print "$n\n";' "$1"
-}
-
-case_screendump() {
-  local img=$work/gop.img vars=$work/gop-vars.fd log=$work/gop.log sock=$work/gop.sock
-  local ppm=$work/gop.ppm waited=0 pid
-  if ! make -s esp ESP_DIR="$work/gop" ESP_IMG="$img" ESP_END=wait ESP_TESTS=selftest \
-      >"$work/gop-make.log" 2>&1; then
-    cat "$work/gop-make.log"
-    bad "screen: make esp"
-    return
-  fi
-  cp "$OVMF_VARS" "$vars"
-  boot_esp "$img" "$OVMF_CODE" "$vars" "$log" -vga std \
-    -monitor "unix:$sock,server=on,wait=off" &
-  pid=$!
-  while ((waited < qemu_timeout)) && ! grep -q 'SUMMARY: 1 tests:' "$log" 2>/dev/null; do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 1
-    waited=$((waited + 1))
-  done
-  # The summary reaches the serial port and the screen in the same call;
-  # give the framebuffer a moment before taking the picture.
-  sleep 2
-  monitor "$sock" "screendump $ppm" 2>/dev/null
-  monitor "$sock" quit 2>/dev/null
-  wait "$pid" 2>/dev/null
-  check "screen: the runner showed its summary and waited" grep -q 'SUMMARY: 1 tests: 1 PASS' "$log"
-  local lit
-  lit=$(lit_pixels "$ppm" 2>/dev/null || echo 0)
-  # The summary block alone lights thousands of pixels; an empty or
-  # never-drawn console lights none.
-  check "screen: the GOP screendump shows the summary text ($lit lit pixels)" test "${lit:-0}" -gt 2000
-  [ -s "$ppm" ] && cp "$ppm" "$top/build/esp-screen.ppm" 2>/dev/null || true
-}
-
-start=$SECONDS rc
+  local img=$work/run.img vars=$work/run-vars.fd log=$work/run.log start=$SECONDS rc
   if ! make -s esp ESP_DIR="$work/esp" ESP_IMG="$img" ESP_END=poweroff \
       ESP_TESTS="selftest_argv negative_fail negative_hang negative_triple_fault" >"$work/make.log" 2>&1; then
     cat "$work/make.log"
@@ -253,6 +199,62 @@ case_secure_boot() {
     test "$got" = $'1 ok PASS\n2 not_ok ERROR'
   check "secure-boot: the ERROR names the refusal" \
     grep -q 'negative_fail: ERROR (LoadImage: \(Security Violation\|Access Denied\) (refused by Secure Boot' "$work/sb.tap"
+}
+
+# --- the summary on the screen ----------------------------------------------
+
+# monitor SOCKET COMMAND: one human-monitor command over a UNIX socket.
+monitor() {
+  perl -MIO::Socket::UNIX -e '
+    my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or die "monitor: $!\n";
+    print $s "$ARGV[1]\n"; sleep 1; close $s;' "$1" "$2"
+}
+
+# lit_pixels PPM: how many pixels of a binary PPM (P6) are not black in its
+# upper 40%. The runner clears the screen before its summary and the console
+# writes from the top, while OVMF's logo (gone after the clear anyway) sits
+# in the middle: only the summary's text can light this band.
+lit_pixels() {
+  perl -e '
+    local $/; open my $f, "<:raw", $ARGV[0] or die; my $d = <$f>;
+    $d =~ s/^P6\s+(\d+)\s+(\d+)\s+(\d+)\s//s or die "not a P6 PPM\n";
+    my ($w, $h) = ($1, $2); my $end = 3 * $w * int($h * 0.4);
+    my $n = 0; for (my $i = 0; $i + 2 < $end; $i += 3) {
+      $n++ if substr($d, $i, 3) ne "\0\0\0" }
+    print "$n\n";' "$1"
+}
+
+case_screendump() {
+  local img=$work/gop.img vars=$work/gop-vars.fd log=$work/gop.log sock=$work/gop.sock
+  local ppm=$work/gop.ppm waited=0 pid
+  if ! make -s esp ESP_DIR="$work/gop" ESP_IMG="$img" ESP_END=wait ESP_TESTS=selftest \
+      >"$work/gop-make.log" 2>&1; then
+    cat "$work/gop-make.log"
+    bad "screen: make esp"
+    return
+  fi
+  cp "$OVMF_VARS" "$vars"
+  boot_esp "$img" "$OVMF_CODE" "$vars" "$log" -vga std \
+    -monitor "unix:$sock,server=on,wait=off" &
+  pid=$!
+  while ((waited < qemu_timeout)) && ! grep -q 'SUMMARY: 1 tests:' "$log" 2>/dev/null; do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 1
+    waited=$((waited + 1))
+  done
+  # The summary reaches the serial port and the screen in the same call;
+  # give the framebuffer a moment before taking the picture.
+  sleep 2
+  monitor "$sock" "screendump $ppm" 2>/dev/null
+  monitor "$sock" quit 2>/dev/null
+  wait "$pid" 2>/dev/null
+  check "screen: the runner showed its summary and waited" grep -q 'SUMMARY: 1 tests: 1 PASS' "$log"
+  local lit
+  lit=$(lit_pixels "$ppm" 2>/dev/null || echo 0)
+  # The summary block alone lights thousands of pixels; an empty or
+  # never-drawn console lights none.
+  check "screen: the GOP screendump shows the summary text ($lit lit pixels)" test "${lit:-0}" -gt 2000
+  if [[ -s $ppm ]]; then cp "$ppm" "$top/build/esp-screen.ppm" 2>/dev/null || true; fi
 }
 
 start=$SECONDS
