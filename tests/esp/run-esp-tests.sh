@@ -2,8 +2,9 @@
 # Tests of the ESP image and its batch runner, under QEMU + OVMF (TCG is
 # enough). Each case builds an ESP with `make esp` or `make sign` into a
 # scratch directory, boots it with a writable copy of the variable store
-# and without -no-reboot (the runner reboots once per test), and reads the
-# result files back out of the FAT image with mtools.
+# and without -no-reboot (the runner reboots once per test) as a SATA
+# disk, and reads the result files back with mtools out of the FAT at the
+# offset of the image's EFI System Partition.
 #
 #   unattended   selftest with arguments, a failing, a hanging and a triple-faulting guest:
 #                PASS, FAIL, TIMEOUT (through the TCO watchdog), CRASH;
@@ -39,6 +40,8 @@ check() {  # description command...
 work=$(mktemp -d "${TMPDIR:-/tmp}/efitest-esp.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export MTOOLS_SKIP_CHECK=1
+# sgdisk and mkfs.fat are in /usr/sbin, off a Debian user's PATH.
+PATH=$PATH:/usr/sbin:/sbin
 
 qemu_find_tools "$top"
 sb_code=${OVMF_SB_CODE:-/usr/share/OVMF/OVMF_CODE_4M.secboot.fd}
@@ -48,7 +51,7 @@ sb_cert=${SNAKEOIL_CERT:-/usr/share/ovmf/PkKek-1-snakeoil.pem}
 qemu_timeout=${ESP_QEMU_TIMEOUT:-300}
 accel=$(accel_choose) || accel=tcg
 
-for tool in mcopy mkfs.fat xmllint perl timeout; do
+for tool in mcopy mkfs.fat sgdisk xmllint perl timeout; do
   command -v "$tool" >/dev/null 2>&1 || { bad "tool '$tool' missing"; echo "$passed passed, $failed failed"; exit 1; }
 done
 
@@ -67,6 +70,25 @@ boot_esp() {
     -device ide-hd,drive=esp,bus=ide.0 \
     -global ICH9-LPC.noreboot=false \
     -serial stdio -display none "$@" </dev/null >"$log" 2>&1
+}
+
+# esp_fat IMG: the FAT of the image's EFI System Partition for mtools'
+# -i, as IMG@@OFFSET. The offset comes from the partition table, which
+# must have partition 1 of the ESP type; fails otherwise.
+readonly ESP_TYPE=C12A7328-F81F-11D2-BA4B-00A0C93EC93B SECTOR=512
+esp_fat() {
+  local info first
+  info=$(sgdisk -i 1 "$1" 2>&1) || return 1
+  [[ $info == *"Partition GUID code: $ESP_TYPE "* ]] || return 1
+  first=$(sed -n 's/^First sector: \([0-9]*\) .*/\1/p' <<<"$info")
+  [[ -n $first ]] || return 1
+  printf '%s@@%s\n' "$1" "$((first * SECTOR))"
+}
+
+# in_esp IMG PATH: PATH (::/...) is in the FAT of the image's ESP.
+in_esp() {
+  local fat
+  fat=$(esp_fat "$1") && mdir -i "$fat" "$2" >/dev/null
 }
 
 # tap_outcomes FILE: "<number> <ok|not_ok> <VERDICT-or-SKIP>" per test line,
@@ -118,9 +140,11 @@ case_unattended() {
   rc=$?
   echo "   (QEMU exit $rc after $((SECONDS - start)) s, $(grep -c 'BdsDxe: starting' "$log") boots)"
   check "unattended: the runner powered the machine off (no hang, no QEMU timeout)" test "$rc" -eq 0
-  mcopy -n -i "$img" ::results.tap "$work/results.tap" 2>/dev/null
-  mcopy -n -i "$img" ::junit.xml "$work/junit.xml" 2>/dev/null
-  mcopy -n -i "$img" ::summary.txt "$work/summary.txt" 2>/dev/null
+  local fat
+  fat=$(esp_fat "$img") || bad "unattended: no EFI System Partition in the image"
+  mcopy -n -i "$fat" ::results.tap "$work/results.tap" 2>/dev/null
+  mcopy -n -i "$fat" ::junit.xml "$work/junit.xml" 2>/dev/null
+  mcopy -n -i "$fat" ::summary.txt "$work/summary.txt" 2>/dev/null
   check "unattended: results.tap, junit.xml and summary.txt are on the ESP" \
     test -s "$work/results.tap" -a -s "$work/junit.xml" -a -s "$work/summary.txt"
   local got want
@@ -153,7 +177,7 @@ case_selection() {
     check "selection: default selection leaves the nodefault group out" \
       bash -c "! grep -q '^test.negative_' '$m' && grep -q '^test.selftest.' '$m'"
     check "selection: the runner is EFI/BOOT/BOOTX64.EFI in the image" \
-      bash -c "mdir -i '$work/sel.img' ::/EFI/BOOT/BOOTX64.EFI >/dev/null"
+      in_esp "$work/sel.img" ::/EFI/BOOT/BOOTX64.EFI
   else
     cat "$work/sel.log"
     bad "selection: make esp with the default selection"
@@ -185,14 +209,16 @@ case_secure_boot() {
   check "secure-boot: the runner in the ESP carries a signature" \
     bash -c "sbverify --cert '$sb_cert' '$work/sbesp/EFI/BOOT/BOOTX64.EFI' >/dev/null 2>&1"
   # One test image goes back to its unsigned build.
-  mcopy -o -i "$img" x86/negative/fail.efi ::/efitest/x86/negative/fail.efi
+  local fat
+  fat=$(esp_fat "$img") || bad "secure-boot: no EFI System Partition in the image"
+  mcopy -o -i "$fat" x86/negative/fail.efi ::/efitest/x86/negative/fail.efi
   cp "$sb_vars" "$vars"
   boot_esp "$img" "$sb_code" "$vars" "$log" \
     -machine q35,smm=on -global driver=cfi.pflash01,property=secure,value=on
   rc=$?
   echo "   (QEMU exit $rc after $((SECONDS - start)) s)"
   check "secure-boot: the signed runner booted and powered off" test "$rc" -eq 0
-  mcopy -n -i "$img" ::results.tap "$work/sb.tap" 2>/dev/null
+  mcopy -n -i "$fat" ::results.tap "$work/sb.tap" 2>/dev/null
   local got
   got=$(tap_outcomes "$work/sb.tap" 2>&1)
   check "secure-boot: signed selftest PASS, unsigned negative_fail ERROR (got '${got//$'\n'/, }')" \
