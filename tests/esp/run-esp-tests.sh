@@ -6,6 +6,9 @@
 # disk, and reads the result files back with mtools out of the FAT at the
 # offset of the image's EFI System Partition.
 #
+#   image        the GPT disk image: sgdisk -v accepts it, a protective MBR,
+#                one EFI System Partition at 1 MiB holding exactly the ESP
+#                tree, a clean FAT32 there; two builds are byte-identical
 #   unattended   selftest with arguments, a failing, a hanging and a triple-faulting guest:
 #                PASS, FAIL, TIMEOUT (through the TCO watchdog), CRASH;
 #                results.tap passes prove's parser, junit.xml xmllint
@@ -40,7 +43,7 @@ check() {  # description command...
 work=$(mktemp -d "${TMPDIR:-/tmp}/efitest-esp.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export MTOOLS_SKIP_CHECK=1
-# sgdisk and mkfs.fat are in /usr/sbin, off a Debian user's PATH.
+# sgdisk, mkfs.fat and fsck.fat are in /usr/sbin, off a Debian user's PATH.
 PATH=$PATH:/usr/sbin:/sbin
 
 qemu_find_tools "$top"
@@ -51,7 +54,7 @@ sb_cert=${SNAKEOIL_CERT:-/usr/share/ovmf/PkKek-1-snakeoil.pem}
 qemu_timeout=${ESP_QEMU_TIMEOUT:-300}
 accel=$(accel_choose) || accel=tcg
 
-for tool in mcopy mkfs.fat sgdisk xmllint perl timeout; do
+for tool in mcopy mkfs.fat fsck.fat sgdisk xmllint perl timeout; do
   command -v "$tool" >/dev/null 2>&1 || { bad "tool '$tool' missing"; echo "$passed passed, $failed failed"; exit 1; }
 done
 
@@ -169,6 +172,114 @@ case_unattended() {
     grep -q 'PASS: .*quoted argument kept whole' "$log"
 }
 
+# --- the disk image -----------------------------------------------------------
+
+# gpt_verifies IMG: sgdisk -v finds no problems and has nothing else to
+# say; shows what it said. It also ends with "No problems found" after it
+# has repaired a damaged backup GPT in memory, or built a GPT from a plain
+# MBR, so nothing may come before that sentence.
+gpt_verifies() {
+  local out rc
+  out=$(sgdisk -v "$1" 2>&1)
+  rc=$?
+  out=$(tr -s ' \n' '  ' <<<"$out")
+  out=${out# }
+  out=${out% }
+  printf '   (sgdisk -v: %s)\n' "$out"
+  ((rc == 0)) && [[ $out == "No problems found. "* ]]
+}
+
+# protective_mbr IMG: LBA 0 is a protective MBR (UEFI 2.10 §5.2.3): the
+# signature 0x55 0xAA, one record of type 0xEE that starts at LBA 1 and
+# covers the rest of the disk (0xFFFFFFFF sectors at most), the other three
+# records zero. Says what is wrong on stderr.
+protective_mbr() {
+  perl -e '
+    my ($img, $sector) = @ARGV;
+    open my $f, "<:raw", $img or die "$img: $!\n";
+    read($f, my $mbr, 512) == 512 or die "short image\n";
+    my $want = int((-s $img) / $sector) - 1;
+    $want = 0xffffffff if $want > 0xffffffff;
+    substr($mbr, 510, 2) eq "\x55\xaa" or die "no MBR signature\n";
+    my ($boot, $type, $lba, $size) = unpack "C x3 C x3 V V", substr($mbr, 446, 16);
+    die sprintf("record 1: boot indicator 0x%02x, type 0x%02x, LBA %u, %u sectors; want 0x00, 0xee, 1, %u\n",
+                $boot, $type, $lba, $size, $want)
+      unless $boot == 0 && $type == 0xee && $lba == 1 && $size == $want;
+    substr($mbr, 462, 48) eq "\0" x 48 or die "records 2 to 4 are not empty\n";
+  ' "$1" "$SECTOR"
+}
+
+# one_esp_partition IMG: the GPT holds one partition, of the ESP type, from
+# LBA 2048 (1 MiB) to a MiB boundary.
+one_esp_partition() {
+  local img=$1 table info first last n
+  table=$(sgdisk -p "$img" 2>&1) || { echo "$table" >&2; return 1; }
+  n=$(sed -n '/^Number  *Start/,$p' <<<"$table" | grep -c '^ *[0-9]')
+  info=$(sgdisk -i 1 "$img" 2>&1) || { echo "$info" >&2; return 1; }
+  first=$(sed -n 's/^First sector: \([0-9]*\) .*/\1/p' <<<"$info")
+  last=$(sed -n 's/^Last sector: \([0-9]*\) .*/\1/p' <<<"$info")
+  if [[ $n != 1 || $info != *"Partition GUID code: $ESP_TYPE "* || $first != 2048 ||
+        -z $last || $(((last + 1) % 2048)) != 0 ]]; then
+    printf '%s\n' "$table" "$info" | sed 's/^/   | /' >&2
+    return 1
+  fi
+}
+
+# fat_clean IMG: the partition, copied out, passes fsck.fat as FAT32 with
+# the partition's start as its hidden sectors.
+fat_clean() {
+  local img=$1 info first size out
+  info=$(sgdisk -i 1 "$img" 2>&1) || return 1
+  first=$(sed -n 's/^First sector: \([0-9]*\) .*/\1/p' <<<"$info")
+  size=$(sed -n 's/^Partition size: \([0-9]*\) sectors.*/\1/p' <<<"$info")
+  dd if="$img" of="$work/part.fat" bs="$SECTOR" skip="$first" count="$size" status=none || return 1
+  out=$(fsck.fat -n -v "$work/part.fat" 2>&1)
+  local rc=$?
+  rm -f "$work/part.fat"
+  if ((rc != 0)) || [[ $out != *"32 bit entries"* || $out != *" $first hidden sectors"* ]]; then
+    printf '%s\n' "$out" | sed 's/^/   | /' >&2
+    return 1
+  fi
+}
+
+# same_tree IMG DIR: the FAT of the image's ESP holds exactly DIR: the
+# same paths, the same contents.
+same_tree() {
+  local fat out=$work/tree-out
+  fat=$(esp_fat "$1") || return 1
+  rm -rf "$out"
+  mkdir "$out"
+  mcopy -s -n -i "$fat" ::/ "$out/" || return 1
+  diff -r "$2" "$out" >&2
+}
+
+case_image() {
+  local img=$work/disk.img again=$work/disk2.img
+  if ! make -s esp ESP_DIR="$work/disk" ESP_IMG="$img" ESP_TESTS=selftest \
+      >"$work/disk-make.log" 2>&1; then
+    cat "$work/disk-make.log"
+    bad "image: make esp"
+    return
+  fi
+  echo "   ($(grep '^ESP:' "$work/disk-make.log"))"
+  check "image: sgdisk -v finds no problems" gpt_verifies "$img"
+  check "image: LBA 0 is a protective MBR" protective_mbr "$img"
+  check "image: one partition, type EFI System, at 1 MiB, ending on a MiB boundary" \
+    one_esp_partition "$img"
+  check "image: a clean FAT32 at the partition offset, the offset as hidden sectors" fat_clean "$img"
+  check "image: the FAT at the partition offset holds exactly the ESP tree" \
+    same_tree "$img" "$work/disk"
+  # Another time zone (a POSIX rule, no tzdata needed) for the second build:
+  # the FAT's local time stamps must not follow it.
+  if TZ=XYZ-14 make -s esp ESP_DIR="$work/disk2" ESP_IMG="$again" ESP_TESTS=selftest \
+      >"$work/disk2-make.log" 2>&1; then
+    check "image: a second build of the same ESP is byte-identical" cmp "$img" "$again"
+  else
+    cat "$work/disk2-make.log"
+    bad "image: second make esp"
+  fi
+}
+
 # --- manifest selection -------------------------------------------------------
 
 case_selection() {
@@ -284,6 +395,7 @@ case_screendump() {
 }
 
 start=$SECONDS
+case_image
 case_selection
 case_unattended
 case_secure_boot
