@@ -31,7 +31,8 @@
 # (1980-01-01 00:00 UTC, the FAT epoch, when unset), and the FAT volume ID
 # and the GUIDs of the disk and the partition are derived from a hash of
 # the tree (RFC 9562 version 8 GUIDs), so that two different ESPs do not
-# share them.
+# share them. Signed trees differ from run to run all the same: sbsign
+# puts the signing time into each signature.
 #
 # With --key and --cert every .efi in the tree is signed with sbsign (the
 # build's own images stay unsigned); the key must not need a passphrase
