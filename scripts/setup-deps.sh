@@ -6,7 +6,7 @@ set -eu
 PACKAGES="
     g++ clang make binutils
     qemu-system-x86 ovmf
-    mtools dosfstools sbsigntool
+    mtools dosfstools gdisk sbsigntool
     libgtest-dev libcapstone-dev
     libxml2-utils perl openssl
 "

@@ -15,8 +15,10 @@
 #   ESP_TIMEOUT_SCALE  multiply the cfg timeouts (default 1)
 #   ESP_CFG            the test list (default unittests.cfg)
 #   ESP_DIR            the ESP tree (default build/esp)
-#   ESP_IMG            the FAT image (default build/esp.img)
-#   ESP_SIZE           image size in MiB (default: enough, at least 64)
+#   ESP_IMG            the disk image: GPT, one EFI System Partition
+#                      (default build/esp.img)
+#   ESP_SIZE           size of the partition in MiB; the image is 2 MiB
+#                      larger (default: enough, at least 64)
 #   KEY, CERT          `make sign`: PEM private key and certificate for
 #                      sbsign (the key must have no passphrase)
 
