@@ -52,7 +52,14 @@ sb_vars=${OVMF_SB_VARS:-/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd}
 sb_key=${SNAKEOIL_KEY:-/usr/share/ovmf/PkKek-1-snakeoil.key}
 sb_cert=${SNAKEOIL_CERT:-/usr/share/ovmf/PkKek-1-snakeoil.pem}
 qemu_timeout=${ESP_QEMU_TIMEOUT:-300}
-accel=$(accel_choose) || accel=tcg
+# KVM only where the probe VM ran under it (scripts/lib/qemu.sh).
+if ! accel_resolve -machine q35 -cpu max; then
+  bad "ACCEL=${ACCEL:-}: $ACCEL_WHY"
+  echo "$passed passed, $failed failed"
+  exit 1
+fi
+accel=$ACCEL_USED
+echo "accel: $accel ($ACCEL_WHY)"
 
 for tool in mcopy mkfs.fat fsck.fat sgdisk xmllint perl timeout; do
   command -v "$tool" >/dev/null 2>&1 || { bad "tool '$tool' missing"; echo "$passed passed, $failed failed"; exit 1; }
