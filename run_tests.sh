@@ -37,6 +37,8 @@ all tests outside the group nodefault.
                      $TCG_TIMEOUT_SCALE under TCG; env TIMEOUT_SCALE)
   --cold             boot every test cold (firmware included) instead of
                      restoring a saved VM; the same as COLD_BOOT=1
+  --firmware NAME    firmware profile: pflash (default), bios or secboot
+                     (the same as FIRMWARE=NAME; docs/running.md)
   --config FILE      the test list (default: unittests.cfg beside this
                      script; images are looked up in x86/ beside FILE)
   -h                 this help
@@ -44,8 +46,9 @@ all tests outside the group nodefault.
 Each test leaves DIR/<name>.log: the QEMU command line, the serial output
 and the result line. DIR/results.tap holds the TAP stream of the run.
 
-Environment: TIMEOUT (as --timeout), TIMEOUT_SCALE, ACCEL, QEMU, OVMF_CODE,
-OVMF_VARS, QEMU_EXTRA, COLD_BOOT, SNAPSHOT_DIR (see scripts/run -h), MAX_SMP
+Environment: TIMEOUT (as --timeout), TIMEOUT_SCALE, ACCEL, QEMU, FIRMWARE,
+OVMF_CODE, OVMF_VARS, BIOS, SECBOOT_*, QEMU_EXTRA, COLD_BOOT, SNAPSHOT_DIR
+(see scripts/run -h), MAX_SMP
 (what smp = \$MAX_SMP means; default: the host's CPU count).
 
 Tests boot from a saved VM when they can (docs/running.md, "Fast runs");
@@ -86,6 +89,8 @@ while (($#)); do
     --config) need $# "$1"; cfg_file=$2; shift ;;
     --config=*) cfg_file=${1#*=} ;;
     --cold) cold=1 ;;
+    --firmware) need $# "$1"; export FIRMWARE=$2; shift ;;
+    --firmware=*) export FIRMWARE=${1#*=} ;;
     --) shift; names+=("$@"); break ;;
     -*) die_usage "unknown option '$1'" ;;
     *) names+=("$1") ;;
@@ -219,7 +224,13 @@ if ((list)); then
 fi
 
 qemu_find_tools "$top"
-export QEMU OVMF_CODE OVMF_VARS
+# The firmware profile, settled once for every test of the run.
+export QEMU FIRMWARE
+case $FIRMWARE in
+  pflash) export OVMF_CODE OVMF_VARS ;;
+  bios) export BIOS ;;
+  secboot) export SECBOOT_CODE SECBOOT_VARS SECBOOT_KEY SECBOOT_CERT ;;
+esac
 
 # --- order -------------------------------------------------------------------
 

@@ -26,36 +26,143 @@ config_get() {
   return 1
 }
 
-# qemu_find_tools TOP: sets QEMU, OVMF_CODE and OVMF_VARS. Precedence:
-# environment, then TOP/config.mak, then the Debian default locations.
+# --- firmware profiles ---------------------------------------------------------
+# The firmware is a profile, not two file paths. FIRMWARE (environment, or
+# `./configure --firmware=`) names it:
+#   pflash   a CODE + VARS pair on two pflash drives (the default):
+#            OVMF_CODE, OVMF_VARS; Debian's OVMF_{CODE,VARS}_4M.fd
+#   bios     one file with -bios, such as OVMF.fd, an SEV-SNP OVMF build,
+#            TDVF or another implementation: BIOS; Debian's OVMF.fd
+#   secboot  Secure Boot on: SECBOOT_CODE and SECBOOT_VARS (Debian's
+#            secboot code and the variable store with the snakeoil keys
+#            enrolled), -machine smm=on and the pflash `secure` property;
+#            every image is signed before it boots, with SECBOOT_KEY and
+#            SECBOOT_CERT (the snakeoil key, its passphrase taken off once)
+# The user's own firmware is either form: OVMF_CODE/OVMF_VARS with pflash,
+# or BIOS (or `scripts/run TEST -bios FILE`) with bios.
+readonly FIRMWARE_PROFILES="pflash bios secboot"
+readonly DEBIAN_SNAKEOIL_KEY=/usr/share/ovmf/PkKek-1-snakeoil.key
+readonly DEBIAN_SNAKEOIL_CERT=/usr/share/ovmf/PkKek-1-snakeoil.pem
+
+# setting_to VAR CONFIG DEFAULT: VAR from the environment, else from the
+# make-syntax file CONFIG, else DEFAULT.
+setting_to() {
+  local -n setting=$1
+  local v
+  [[ -z ${setting:-} ]] || return 0
+  if v=$(config_get "$2" "$1") && [[ -n $v ]]; then setting=$v; else setting=$3; fi
+}
+
+# qemu_find_tools TOP: sets QEMU and the firmware profile: FIRMWARE,
+# FIRMWARE_ARGS (its QEMU arguments), FIRMWARE_FILES (the files whose
+# contents key a snapshot) and, for secboot, SECBOOT_KEY and SECBOOT_CERT.
+# Precedence: environment, then TOP/config.mak, then the Debian defaults.
 # Exits 99 with the package to install when something is missing.
 qemu_find_tools() {
-  local cfg=$1/config.mak v
-  if [[ -z ${QEMU:-} ]]; then
-    if v=$(config_get "$cfg" QEMU) && [[ -n $v ]]; then QEMU=$v; else QEMU=qemu-system-x86_64; fi
-  fi
-  if [[ -z ${OVMF_CODE:-} ]]; then
-    if v=$(config_get "$cfg" OVMF_CODE) && [[ -n $v ]]; then OVMF_CODE=$v
-    else OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd; fi
-  fi
-  if [[ -z ${OVMF_VARS:-} ]]; then
-    if v=$(config_get "$cfg" OVMF_VARS) && [[ -n $v ]]; then OVMF_VARS=$v
-    else OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd; fi
-  fi
+  local top=$1 cfg=$1/config.mak
+  setting_to QEMU "$cfg" qemu-system-x86_64
   if ! command -v "$QEMU" >/dev/null 2>&1; then
     echo "error: QEMU '$QEMU' not found (install the Debian package qemu-system-x86, or set QEMU=)" >&2
     exit "$EXIT_ERROR"
   fi
   KVM_DEVICE=${KVM_DEVICE:-/dev/kvm}
-  ACCEL_PROBE_ROM=$1/build/accel-probe.rom
-  ACCEL_CACHE=${ACCEL_CACHE:-$1/build/accel-probe.cache}
-  local f
-  for f in "$OVMF_CODE" "$OVMF_VARS"; do
+  ACCEL_PROBE_ROM=$top/build/accel-probe.rom
+  ACCEL_CACHE=${ACCEL_CACHE:-$top/build/accel-probe.cache}
+
+  setting_to FIRMWARE "$cfg" pflash
+  local code vars f
+  case $FIRMWARE in
+    pflash)
+      setting_to OVMF_CODE "$cfg" /usr/share/OVMF/OVMF_CODE_4M.fd
+      setting_to OVMF_VARS "$cfg" /usr/share/OVMF/OVMF_VARS_4M.fd
+      FIRMWARE_FILES=("$OVMF_CODE" "$OVMF_VARS") ;;
+    bios)
+      setting_to BIOS "$cfg" /usr/share/ovmf/OVMF.fd
+      FIRMWARE_FILES=("$BIOS") ;;
+    secboot)
+      setting_to SECBOOT_CODE "$cfg" /usr/share/OVMF/OVMF_CODE_4M.secboot.fd
+      setting_to SECBOOT_VARS "$cfg" /usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd
+      FIRMWARE_FILES=("$SECBOOT_CODE" "$SECBOOT_VARS") ;;
+    *)
+      echo "error: FIRMWARE must be one of: $FIRMWARE_PROFILES (not '$FIRMWARE')" >&2
+      exit "$EXIT_ERROR" ;;
+  esac
+  for f in "${FIRMWARE_FILES[@]}"; do
     if [[ ! -r $f ]]; then
-      echo "error: firmware '$f' not found (install the Debian package ovmf, or set OVMF_CODE= and OVMF_VARS=)" >&2
+      case $FIRMWARE in
+        pflash) echo "error: firmware '$f' not found (install the Debian package ovmf, or set OVMF_CODE= and OVMF_VARS=)" >&2 ;;
+        bios) echo "error: firmware '$f' not found (install the Debian package ovmf, or set BIOS=)" >&2 ;;
+        secboot) echo "error: firmware '$f' not found (install the Debian package ovmf, or set SECBOOT_CODE= and SECBOOT_VARS=)" >&2 ;;
+      esac
       exit "$EXIT_ERROR"
     fi
   done
+  # -nodefaults leaves no NIC, VGA, monitor, floppy or CD-ROM: OVMF boots
+  # the -kernel image without any of them. The variable store is opened
+  # with snapshot=on, so the shared file is never written.
+  # shellcheck disable=SC2054  # the commas belong to QEMU option syntax
+  case $FIRMWARE in
+    pflash|secboot)
+      if [[ $FIRMWARE == pflash ]]; then code=$OVMF_CODE vars=$OVMF_VARS
+      else code=$SECBOOT_CODE vars=$SECBOOT_VARS; fi
+      qemu_escape_to code "$code"
+      qemu_escape_to vars "$vars"
+      FIRMWARE_ARGS=(
+        -drive "if=pflash,format=raw,unit=0,readonly=on,file=$code"
+        -drive "if=pflash,format=raw,unit=1,snapshot=on,file=$vars"
+      ) ;;
+    bios) FIRMWARE_ARGS=(-bios "$BIOS") ;;
+  esac
+  if [[ $FIRMWARE == secboot ]]; then
+    # shellcheck disable=SC2054  # the commas belong to QEMU option syntax
+    FIRMWARE_ARGS+=(-machine smm=on -global driver=cfi.pflash01,property=secure,value=on)
+    secboot_keys "$top"
+  fi
+}
+
+# secboot_keys TOP: sets SECBOOT_KEY and SECBOOT_CERT, the key and
+# certificate that sign images for the secboot profile. By default that is
+# Debian's snakeoil key, whose variable store has it enrolled; sbsign
+# cannot take a passphrase, so a copy without it is made once in build/.
+secboot_keys() {
+  local top=$1 cfg=$1/config.mak
+  setting_to SECBOOT_CERT "$cfg" "$DEBIAN_SNAKEOIL_CERT"
+  if [[ -z ${SECBOOT_KEY:-} ]] && ! SECBOOT_KEY=$(config_get "$cfg" SECBOOT_KEY); then
+    SECBOOT_KEY=$top/build/secboot/snakeoil.key
+    if [[ ! -s $SECBOOT_KEY ]]; then
+      mkdir -p "${SECBOOT_KEY%/*}"
+      if ! (umask 077 && openssl rsa -in "$DEBIAN_SNAKEOIL_KEY" -passin pass:snakeoil \
+        -out "$SECBOOT_KEY.tmp.$$" 2>/dev/null); then
+        rm -f "$SECBOOT_KEY.tmp.$$"
+        echo "error: cannot take the passphrase off $DEBIAN_SNAKEOIL_KEY (install the Debian packages ovmf and openssl, or set SECBOOT_KEY=)" >&2
+        exit "$EXIT_ERROR"
+      fi
+      mv -f "$SECBOOT_KEY.tmp.$$" "$SECBOOT_KEY"
+    fi
+  fi
+  command -v sbsign >/dev/null 2>&1 || {
+    echo "error: the secboot profile signs images with sbsign (install the Debian package sbsigntool)" >&2
+    exit "$EXIT_ERROR"
+  }
+  local f
+  for f in "$SECBOOT_KEY" "$SECBOOT_CERT"; do
+    [[ -r $f ]] || { echo "error: Secure Boot key or certificate '$f' not readable" >&2; exit "$EXIT_ERROR"; }
+  done
+}
+
+# firmware_image_to VAR SRC DST: sets VAR to the image the firmware will
+# start for SRC: SRC itself, or under secboot a copy signed into DST.
+firmware_image_to() {
+  local -n image_out=$1
+  if [[ $FIRMWARE != secboot ]]; then image_out=$2; return 0; fi
+  sbsign --key "$SECBOOT_KEY" --cert "$SECBOOT_CERT" --output "$3.tmp.$$" "$2" >"$3.log" 2>&1 || {
+    echo "error: sbsign failed on $2: $(tail -n 1 "$3.log")" >&2
+    rm -f "$3.tmp.$$" "$3.log"
+    return 1
+  }
+  rm -f "$3.log"
+  mv -f "$3.tmp.$$" "$3"
+  image_out=$3
 }
 
 # --- the accelerator -----------------------------------------------------------
@@ -232,24 +339,15 @@ qemu_escape_to() { printf -v "$1" '%s' "${2//,/,,}"; }
 # qemu_base_args: sets the array QEMU_BASE_ARGS, the machine without the
 # accelerator (scripts/run adds the one accel_resolve chose) and the image:
 # a cold boot adds `-kernel IMAGE -append ...`, the fast path
-# (scripts/lib/snapshot.sh) adds the loader and restores a snapshot.
-#
-# -nodefaults leaves no NIC, VGA, monitor, floppy or CD-ROM: OVMF boots the
-# -kernel image without any of them, and the tests must not depend on
-# devices nobody asked for. The pflash pair is the split OVMF image; the
-# variable store is opened with snapshot=on so the shared file is never
-# written. -no-reboot turns a triple fault or guest reset into QEMU exit 0.
-# The caller appends the size/CPU defaults it did not see overridden, the
-# user's arguments, -kernel and -append (see scripts/run).
+# (scripts/lib/snapshot.sh) adds the loader and restores a snapshot. The
+# firmware comes from the profile (qemu_find_tools). -no-reboot turns a
+# triple fault or guest reset into QEMU exit 0. The caller appends the
+# size/CPU defaults it did not see overridden, the user's arguments,
+# -kernel and -append (see scripts/run).
 qemu_base_args() {
-  local code vars
-  qemu_escape_to code "$OVMF_CODE"
-  qemu_escape_to vars "$OVMF_VARS"
   # shellcheck disable=SC2054  # the commas belong to QEMU option syntax
   QEMU_BASE_ARGS=(
-    -nodefaults -machine q35
-    -drive "if=pflash,format=raw,unit=0,readonly=on,file=$code"
-    -drive "if=pflash,format=raw,unit=1,snapshot=on,file=$vars"
+    -nodefaults -machine q35 "${FIRMWARE_ARGS[@]}"
     -device isa-debug-exit,iobase=0xf4,iosize=0x04
     -serial stdio -display none -no-reboot
   )

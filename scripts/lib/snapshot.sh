@@ -38,7 +38,7 @@ readonly SNAPSHOT_FWCFG_IMAGE=opt/efitest/test.efi SNAPSHOT_FWCFG_CMDLINE=opt/ef
 # The loader prints this once it waits on fw_cfg; the VM is saved after it.
 readonly SNAPSHOT_READY_LINE='loader: ready'
 # Bump when the snapshot procedure changes in a way the key does not show.
-readonly SNAPSHOT_FORMAT=2
+readonly SNAPSHOT_FORMAT=3
 # The RAM backend's object id; QEMU names the RAM block after it, and the
 # saving and the restoring QEMU must agree on it.
 readonly SNAPSHOT_RAM_ID=efitest-ram
@@ -151,17 +151,22 @@ snapshot_qemu_version() {
 snapshot_shape() {
   local dir=$1 loader=$2
   shift 2
-  local bin code_hash vars_hash a
+  local bin a f h i esc=()
   bin=$(command -v "$QEMU") || return 1
-  code_hash=$(sha256sum <"$OVMF_CODE") || return 1
-  vars_hash=$(sha256sum <"$OVMF_VARS") || return 1
-  local esc_code esc_vars
-  esc_code=$(qemu_escape_commas "$OVMF_CODE") esc_vars=$(qemu_escape_commas "$OVMF_VARS")
   printf 'format %s\n' "$SNAPSHOT_FORMAT"
   printf 'qemu %s\n' "$(stat -L -c '%n size %s mtime %Y' "$bin")"
   printf 'qemu-version %s\n' "$(snapshot_qemu_version "$bin" "$dir")"
-  printf 'ovmf-code sha256 %s\n' "${code_hash%% *}"
-  printf 'ovmf-vars sha256 %s\n' "${vars_hash%% *}"
+  printf 'firmware %s\n' "$FIRMWARE"
+  for f in "${FIRMWARE_FILES[@]}"; do
+    h=$(sha256sum <"$f") || return 1
+    printf 'firmware-file sha256 %s\n' "${h%% *}"
+    esc+=("$(qemu_escape_commas "$f")")
+  done
+  if [[ $FIRMWARE == secboot ]]; then
+    # The loader is signed: another certificate makes another loader.
+    h=$(sha256sum <"$SECBOOT_CERT") || return 1
+    printf 'signed-by sha256 %s\n' "${h%% *}"
+  fi
   a=$(sha256sum <"$loader") || return 1
   printf 'loader sha256 %s\n' "${a%% *}"
   if [[ " $* " == *kvm* ]]; then
@@ -170,8 +175,7 @@ snapshot_shape() {
       "$(grep -m2 -E '^(model name|flags)' /proc/cpuinfo | sha256sum | cut -c1-16)"
   fi
   for a in "$@"; do
-    a=${a//"$esc_code"/@OVMF_CODE}
-    a=${a//"$esc_vars"/@OVMF_VARS}
+    for i in "${!esc[@]}"; do a=${a//"${esc[i]}"/@FIRMWARE_FILE$i}; done
     printf 'arg %s\n' "$a"
   done
 }
@@ -186,8 +190,8 @@ snapshot_key() {
   shift 2
   local bin ids h memo
   bin=$(command -v "$QEMU") || return 1
-  ids=$(stat -L -c '%n %s %y %z %i' "$bin" "$OVMF_CODE" "$OVMF_VARS" "$loader") || return 1
-  h=$(printf '%s\n' "format $SNAPSHOT_FORMAT" "$ids" "$@" | sha256sum)
+  ids=$(stat -L -c '%n %s %y %z %i' "$bin" "${FIRMWARE_FILES[@]}" "$loader" ${SECBOOT_CERT:+"$SECBOOT_CERT"}) || return 1
+  h=$(printf '%s\n' "format $SNAPSHOT_FORMAT" "firmware $FIRMWARE" "$ids" "$@" | sha256sum)
   memo=$dir/memo.${h:0:20}
   # The memo is "key <KEY>" and then the shape.
   local lines=()
@@ -376,6 +380,15 @@ snapshot_prepare() {
     SNAPSHOT_REASON="$loader is not a PE32+ EFI application"
     return 1
   fi
+  # Under Secure Boot the firmware starts only a signed loader.
+  local signed
+  if ! firmware_image_to signed "$base.loader.efi" "$base.loader.efi" 2>"$base.sign.log"; then
+    exec {lock}>&-
+    SNAPSHOT_REASON="signing the loader failed: $(tail -n 1 "$base.sign.log")"
+    rm -f "$base.sign.log" "$base.loader.efi"
+    return 1
+  fi
+  rm -f "$base.sign.log"
   # Said once per build, so that a slow first run explains itself.
   echo "boot: building snapshot $key for this VM shape (one cold boot)" >&2
   if ! snapshot_build "$tmp_state" "$t" "$@" "${SNAPSHOT_RAM_ARGS[@]}"; then

@@ -71,7 +71,7 @@ make_tree() {
   # No KVM in these trees unless a test makes one: the probe is tested
   # with a fake /dev/kvm (accel.sh).
   export KVM_DEVICE=$dir/no-kvm ACCEL_CACHE=$dir/build/accel-probe.cache
-  unset ACCEL TIMEOUT TIMEOUT_SCALE QEMU_EXTRA
+  unset ACCEL TIMEOUT TIMEOUT_SCALE QEMU_EXTRA FIRMWARE BIOS
 }
 
 # fake_image PATH STATUS [SLEEP] < SERIAL: a script for fake-qemu.
