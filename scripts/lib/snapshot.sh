@@ -277,8 +277,9 @@ readonly SNAPSHOT_RESTORE_QMP_COUNT=3
 
 # snapshot_build STATE_OUT TIMEOUT CMD...: boots CMD (QEMU with the loader
 # as -kernel and its RAM on a shared file), waits for the ready line, saves
-# the VM to STATE_OUT and ends QEMU; the RAM file then holds the RAM. On failure sets SNAPSHOT_REASON and returns 1. Runs in the caller's
-# shell, not a subshell, so that the caller's signal trap can end QEMU.
+# the VM to STATE_OUT and ends QEMU; the RAM file then holds the RAM. On
+# failure sets SNAPSHOT_REASON and returns 1. Runs in the caller's shell,
+# not a subshell, so that the caller's signal trap can end QEMU.
 snapshot_build() {
   local out=$1 t=$2
   shift 2
@@ -303,6 +304,12 @@ snapshot_build() {
       reason="QEMU exited before the loader was ready${reason:+: ${reason:0:160}}"
       break
     fi
+    # KVM that fails pauses the VM: waiting out the deadline would not help.
+    if reason=$(grep -m1 -E "$KVM_FAILURE_RE" "$tmp/stderr" 2>/dev/null); then
+      reason="KVM failed while the firmware booted: ${reason:0:160}"
+      break
+    fi
+    reason=''
     if ((SECONDS >= deadline)); then reason="the loader was not ready within ${t}s"; break; fi
     sleep 0.05
   done
