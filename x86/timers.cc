@@ -7,7 +7,8 @@
 // checked by comparing two independent clocks over the same interval,
 // within 25%: under TCG every clock follows the host's wall clock but a
 // vCPU can be descheduled between two reads, so tighter bounds would test
-// the host's scheduler, not the clocks.
+// the host's scheduler, not the clocks. For the same reason each pair of
+// reads of two clocks is taken again until the pair was not interrupted.
 #include <cstdint>
 
 #include "acpi/platform.h"
@@ -22,6 +23,33 @@ namespace {
 
 constexpr unsigned kTolerancePercent = 25;
 constexpr uint64_t kNs = 1'000'000'000;
+// A pair of reads of two clocks that took longer than this was interrupted.
+constexpr uint64_t kPairMaxNs = 20'000;
+constexpr unsigned kPairTries = 1000;
+
+// A reading of clock `b` dated on clock `a`: a is read before and after b,
+// and the pair is read again (up to kPairTries times) until the two reads
+// of a lie within `max_a_ticks`. False when they never did.
+struct Pair {
+  uint64_t a, b;
+};
+template <typename A, typename B>
+bool read_pair(A read_a, B read_b, uint64_t max_a_ticks, Pair* out) {
+  for (unsigned i = 0; i < kPairTries; ++i) {
+    const uint64_t a0 = read_a();
+    const uint64_t b = read_b();
+    const uint64_t a1 = read_a();
+    if (a1 - a0 <= max_a_ticks) {
+      *out = Pair{a0 + (a1 - a0) / 2, b};
+      return true;
+    }
+  }
+  return false;
+}
+
+uint64_t hpet_ticks(uint64_t ns) {
+  return timer::mul_div(ns, 1'000'000, timer::hpet::period_fs()) + 1;
+}
 
 void pm_timer() {
   ReportPrefix p("PM timer");
@@ -58,16 +86,26 @@ void pm_against_hpet() {
     return;
   }
   const unsigned pbits = timer::pm::bits();
-  const uint64_t h0 = timer::hpet::counter();
-  const uint32_t p0 = timer::pm::read();
-  uint64_t pm_ticks = 0;
-  uint32_t prev = p0;
-  while (pm_ticks < timer::pm::kHz / 20) {
-    const uint32_t now = timer::pm::read();
-    pm_ticks += timer::counter_delta(prev, now, pbits);
-    prev = now;
+  auto pm = [] { return uint64_t{timer::pm::read()}; };
+  Pair start, end;
+  if (!read_pair(timer::hpet::counter, pm, hpet_ticks(kPairMaxNs), &start)) {
+    report_fail("no pair of reads within %lu ns in %u tries", kPairMaxNs, kPairTries);
+    return;
   }
-  const uint64_t h1 = timer::hpet::counter();
+  // 50 ms by the PM timer, or 200 ms by the HPET if the PM timer stalls.
+  uint64_t pm_ticks = 0;
+  uint64_t prev = start.b;
+  bool ok = true;
+  do {
+    if (!read_pair(timer::hpet::counter, pm, hpet_ticks(kPairMaxNs), &end)) ok = false;
+    pm_ticks += timer::counter_delta(prev, end.b, pbits);
+    prev = end.b;
+  } while (ok && pm_ticks < timer::pm::kHz / 20 && end.a - start.a < hpet_ticks(200'000'000));
+  if (!ok) {
+    report_fail("no pair of reads within %lu ns in %u tries", kPairMaxNs, kPairTries);
+    return;
+  }
+  const uint64_t h0 = start.a, h1 = end.a;
   const uint64_t hpet_ns = timer::mul_div(h1 - h0, timer::hpet::period_fs(), 1'000'000);
   const uint64_t pm_ns = timer::mul_div(pm_ticks, kNs, timer::pm::kHz);
   report(timer::within_percent(pm_ns, hpet_ns, kTolerancePercent),
@@ -103,10 +141,19 @@ void tsc() {
   // Against the clock it was not calibrated with.
   const bool by_pm = timer::tsc_source() == timer::TscSource::pm_timer;
   if (by_pm && timer::hpet::present()) {
-    const uint64_t h0 = timer::hpet::counter(), t0 = cpu::rdtsc();
-    timer::mdelay(50);
-    const uint64_t h1 = timer::hpet::counter(), t1 = cpu::rdtsc();
-    const uint64_t by_hpet = timer::frequency_from(t1 - t0, h1 - h0, timer::hpet::frequency());
+    Pair start, end;
+    const uint64_t max_tsc = timer::ns_to_tsc(kPairMaxNs);
+    bool ok = read_pair(cpu::rdtsc, timer::hpet::counter, max_tsc, &start);
+    if (ok) {
+      timer::mdelay(50);
+      ok = read_pair(cpu::rdtsc, timer::hpet::counter, max_tsc, &end);
+    }
+    if (!ok) {
+      report_fail("no pair of reads within %lu ns in %u tries", kPairMaxNs, kPairTries);
+      return;
+    }
+    const uint64_t by_hpet =
+        timer::frequency_from(end.a - start.a, end.b - start.b, timer::hpet::frequency());
     report(timer::within_percent(by_hpet, hz, kTolerancePercent),
            "the HPET measures %lu kHz (within %u%%)", by_hpet / 1000, kTolerancePercent);
   } else {
