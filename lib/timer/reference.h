@@ -14,7 +14,8 @@
 //    whose bracketing reads (TSC, reference, TSC) took far longer than the
 //    median read, and long against the round, does not count: the vCPU
 //    was descheduled, or an SMI ran, between the two reads, so the
-//    midpoint does not date the reference read. Such rounds are retried, at most Bounds::rounds_max in all.
+//    midpoint does not date the reference read. Such rounds are retried,
+//    at most Bounds::rounds_max in all.
 #pragma once
 
 #include <cstddef>

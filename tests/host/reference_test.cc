@@ -68,7 +68,9 @@ struct Machine {
   }
 
   timer::Counter tsc() { return timer::Counter{read_tsc, this}; }
-  timer::RefClock ref() { return timer::RefClock{timer::Counter{read_ref, this}, ref_bits, ref_hz}; }
+  timer::RefClock ref() {
+    return timer::RefClock{timer::Counter{read_ref, this}, ref_bits, ref_hz};
+  }
 };
 
 double rel_error(uint64_t got, uint64_t want) {
