@@ -11,7 +11,6 @@
 // reads of two clocks is taken again until the pair was not interrupted.
 #include <cstdint>
 
-#include "acpi/platform.h"
 #include "cpu/processor.h"
 #include "rt/report.h"
 #include "timer/calibrate.h"
@@ -54,7 +53,7 @@ uint64_t hpet_ticks(uint64_t ns) {
 void pm_timer() {
   ReportPrefix p("PM timer");
   if (!timer::pm::present()) {
-    report_skip("the FADT describes no PM timer");
+    report_skip("%s", timer::pm::absent_reason());
     return;
   }
   report_info("%u-bit, %s 0x%lx", timer::pm::bits(), timer::pm::io() ? "port" : "MMIO",
@@ -119,7 +118,7 @@ void pm_against_hpet() {
 void hpet() {
   ReportPrefix p("HPET");
   if (!timer::hpet::present()) {
-    report_skip(acpi::hpet() ? "the HPET table's block is unusable" : "no ACPI HPET table");
+    report_skip("%s", timer::hpet::absent_reason());
     return;
   }
   const uint64_t period = timer::hpet::period_fs();

@@ -73,9 +73,9 @@ void calibrate() {
   const RefClock hpet_clock{Counter{read_hpet, nullptr}, hpet::counter_64bit() ? 64u : 32u,
                             hpet::frequency()};
   const Candidate candidates[kSources] = {
-      pm::present() ? Candidate{.clock = &pm_clock} : Candidate{.absent = "the FADT names none"},
+      pm::present() ? Candidate{.clock = &pm_clock} : Candidate{.absent = pm::absent_reason()},
       hpet::present() ? Candidate{.clock = &hpet_clock}
-                      : Candidate{.absent = "no usable HPET table or block"},
+                      : Candidate{.absent = hpet::absent_reason()},
       hypervisor_leaf(),
       cpuid_15h(),
       cpuid_16h(),
