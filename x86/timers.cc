@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "cpu/processor.h"
+#include "pci/pci.h"
 #include "rt/report.h"
 #include "timer/calibrate.h"
 #include "timer/clock.h"
@@ -210,6 +211,87 @@ void ns_clock() {
          (b - a) / 1000);
 }
 
+// Intel ICH9 LPC bridge (QEMU's q35 emulates it), datasheet §13.1:
+// PMBASE at 0x40 (bits 15:7), ACPI_CNTL at 0x44 with ACPI_EN (bit 7)
+// enabling decode of the PM I/O block; the PM timer is at PMBASE + 8.
+constexpr pci::Bdf kLpc{0, 0, 0x1f, 0};
+constexpr uint16_t kIch9LpcDevice = 0x2918;
+constexpr uint16_t kLpcPmBase = 0x40, kLpcAcpiCntl = 0x44;
+constexpr uint32_t kAcpiEn = 1u << 7;
+constexpr uint16_t kPmTimerOffset = 8;
+
+const timer::Outcome& outcome_of(timer::TscSource s) {
+  const timer::Attempt* a;
+  const size_t n = timer::calibration_attempts(&a);
+  for (size_t i = 0; i + 1 < n; ++i)
+    if (a[i].source == s) return a[i].outcome;
+  return a[n - 1].outcome;
+}
+
+// Calibration with references that do not tick, as other firmware leaves
+// them: the PM I/O block not decoded (all ones), then the HPET's counter
+// halted (a constant). Each must be refused within its bound and the next
+// reference used. Runs last: it recalibrates, which restarts now_ns().
+void fallback() {
+  ReportPrefix p("fallback");
+  const uint32_t id = pci::read32(kLpc, pci::cfg::kVendorId);
+  const uint32_t pmbase = pci::read32(kLpc, kLpcPmBase) & 0xff80;
+  if (id != (uint32_t{kIch9LpcDevice} << 16 | 0x8086) || !timer::pm::present() ||
+      !timer::pm::io() || timer::pm::address() != pmbase + kPmTimerOffset ||
+      !timer::hpet::present() || timer::tsc_source() != timer::TscSource::pm_timer) {
+    report_skip("needs the ICH9 LPC bridge's PM timer, calibrated against, and an HPET");
+    return;
+  }
+  const uint64_t hz = timer::tsc_hz();
+  const uint32_t cntl = pci::read32(kLpc, kLpcAcpiCntl);
+
+  pci::write32(kLpc, kLpcAcpiCntl, cntl & ~kAcpiEn);
+  const uint32_t off = timer::pm::read();
+  uint64_t t0 = cpu::rdtsc();
+  timer::calibrate();
+  uint64_t spent = cpu::rdtsc() - t0;
+  const timer::Outcome& pm = outcome_of(timer::TscSource::pm_timer);
+  report(off == (timer::pm::bits() == 32 ? 0xffffffffu : 0xffffffu),
+         "with ACPI_EN clear the PM timer reads all ones (0x%x)", off);
+  report(pm.measured && pm.result.status == timer::RefStatus::all_ones,
+         "calibration refuses it: %s after %lu reads", timer::ref_status_str(pm.result.status),
+         pm.result.reads);
+  report(timer::tsc_source() == timer::TscSource::hpet &&
+             timer::within_percent(timer::tsc_hz(), hz, 1),
+         "and calibrates against the %s instead: %lu kHz (was %lu kHz), in %lu ms",
+         timer::tsc_source_str(timer::tsc_source()), timer::tsc_hz() / 1000, hz / 1000,
+         spent / (hz / 1000));
+
+  const uint64_t config = timer::hpet::read(timer::hpet::reg::kConfig);
+  timer::hpet::write(timer::hpet::reg::kConfig, config & ~timer::hpet::config::kEnable);
+  t0 = cpu::rdtsc();
+  timer::calibrate();
+  spent = cpu::rdtsc() - t0;
+  const timer::Outcome& hp = outcome_of(timer::TscSource::hpet);
+  report(hp.measured && hp.result.status == timer::RefStatus::stuck,
+         "a halted HPET is refused too: %s (0x%lx) after %lu reads, in %lu ms",
+         timer::ref_status_str(hp.result.status), hp.result.value, hp.result.reads,
+         spent / (hz / 1000));
+  static constexpr timer::TscSource kStated[] = {
+      timer::TscSource::hypervisor_leaf, timer::TscSource::cpuid_15h, timer::TscSource::cpuid_16h};
+  for (timer::TscSource s : kStated) {
+    const timer::Outcome& o = outcome_of(s);
+    report_info("%s: %s", timer::tsc_source_str(s), o.used ? "used" : o.absent);
+  }
+  const timer::TscSource now = timer::tsc_source();
+  report(now != timer::TscSource::pm_timer && now != timer::TscSource::hpet,
+         "neither refused clock is used: the TSC rate is %lu kHz from %s", timer::tsc_hz() / 1000,
+         now == timer::TscSource::none ? "nowhere" : timer::tsc_source_str(now));
+
+  timer::hpet::write(timer::hpet::reg::kConfig, config);
+  pci::write32(kLpc, kLpcAcpiCntl, cntl);
+  timer::calibrate();
+  report(timer::tsc_source() == timer::TscSource::pm_timer &&
+             timer::within_percent(timer::tsc_hz(), hz, 1),
+         "both restored: the %s again, %lu kHz", timer::tsc_source_str(timer::tsc_source()),
+         timer::tsc_hz() / 1000);
+}
+
 }  // namespace
 
 int main() {
@@ -219,5 +301,6 @@ int main() {
   tsc();
   delays();
   ns_clock();
+  fallback();
   return report_summary();
 }
