@@ -85,8 +85,10 @@ RefResult measure_tsc(const RefClock& ref, const Counter& tsc, const Bounds& b) 
   const uint64_t want = mul_div(ref.hz, b.round_ns, kNsPerSecond);
   uint64_t samples[kMaxRounds];
   const unsigned wanted = b.rounds_wanted < kMaxRounds ? b.rounds_wanted : kMaxRounds;
+  const uint64_t rounds_start = tsc();
   for (unsigned round = 0; round < b.rounds_max && res.kept < wanted; ++round) {
     const Stamp start = stamp(ref, tsc);
+    if (start.before - rounds_start > b.total_cycles) break;
     Stamp end;
     uint64_t ticks = 0;
     for (uint64_t reads = 1;; ++reads) {
@@ -114,7 +116,15 @@ RefResult measure_tsc(const RefClock& ref, const Counter& tsc, const Bounds& b) 
       ++res.rejected;
       continue;
     }
-    samples[res.kept++] = frequency_from(end.mid() - start.mid(), ticks, ref.hz);
+    const uint64_t f = frequency_from(span, ticks, ref.hz);
+    // An undisturbed round is a true measurement: if it is not a TSC rate,
+    // the reference's stated rate is wrong, and more rounds will not help.
+    if (f < b.min_hz || f > b.max_hz) {
+      res.hz = f;
+      res.status = RefStatus::implausible;
+      return res;
+    }
+    samples[res.kept++] = f;
   }
   if (res.kept < b.rounds_min || res.kept == 0) {
     res.status = RefStatus::too_noisy;

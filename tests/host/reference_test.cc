@@ -152,6 +152,23 @@ TEST(Reference, AlwaysDisturbedIsTooNoisyNotWrong) {
   EXPECT_LE(r.kept + r.rejected, timer::Bounds{}.rounds_max);
 }
 
+TEST(Reference, RoundsEndWithinTheTotalBound) {
+  // Preempted for 5 ms after every 0.9 ms of running: no round of 1 ms is
+  // ever undisturbed. Calibration gives up as too noisy, within
+  // first_tick_cycles + total_cycles + one round.
+  Machine m;
+  m.preempt_every_ps = 900'000'000;
+  m.deschedule_ps = 5'000'000'000;
+  timer::Bounds b;
+  b.rounds_max = 1000;  // so that the cycle bound is what ends it
+  const uint64_t t0 = m.ticks(kTscHz);
+  const timer::RefResult r = timer::measure_tsc(m.ref(), m.tsc(), b);
+  EXPECT_EQ(r.status, timer::RefStatus::too_noisy);
+  EXPECT_EQ(r.kept, 0u);
+  EXPECT_GT(r.rejected, 10u);
+  EXPECT_LE(m.ticks(kTscHz) - t0, b.first_tick_cycles + b.total_cycles + 2 * kTscHz / 100);
+}
+
 TEST(Reference, NeverTickingEndsWithinItsBound) {
   Machine m;
   m.ref_kind = Machine::Ref::constant;
