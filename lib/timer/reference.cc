@@ -105,11 +105,11 @@ RefResult measure_tsc(const RefClock& ref, const Counter& tsc, const Bounds& b) 
         return res;
       }
     }
-    const uint64_t span = end.mid() - start.mid();
     if (end.after == start.before) {
       res.status = RefStatus::tsc_stuck;
       return res;
     }
+    const uint64_t span = end.mid() - start.mid();
     const uint64_t small = mul_div(span, b.max_error_ppm, 1'000'000);
     const uint64_t allowed = limit > small ? limit : small;
     if (start.width() > allowed || end.width() > allowed) {
