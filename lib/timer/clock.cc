@@ -26,11 +26,15 @@ uint64_t read_tsc(void*) { return cpu::rdtsc(); }
 uint64_t read_pm(void*) { return pm::read(); }
 uint64_t read_hpet(void*) { return hpet::counter(); }
 
-// Hypervisor leaf 0x40000010 (VMware's convention, which KVM/QEMU and
-// others follow): EAX is the TSC rate in kHz. Only when CPUID.1:ECX[31]
-// says a hypervisor is there and its leaf 0x40000000 lists 0x40000010.
+// Hypervisor leaf 0x40000010 (VMware's convention, which QEMU/KVM, ACRN
+// and others follow): EAX is the TSC rate in kHz. Only when CPUID.1:ECX[31]
+// says a hypervisor is there and its leaf 0x40000000 lists 0x40000010;
+// never under Hyper-V's signature: its Top Level Functional Specification
+// gives the leaves from 0x40000000 other meanings.
 Candidate hypervisor_leaf() {
-  if (!(cpu::cpuid(1).ecx & (1u << 31))) return {.absent = "no hypervisor"};
+  const cpu::Hypervisor hv = cpu::hypervisor();
+  if (hv == cpu::Hypervisor::none) return {.absent = "no hypervisor"};
+  if (hv == cpu::Hypervisor::hyperv) return {.absent = "Hyper-V defines no such leaf"};
   const uint32_t max = cpu::cpuid(0x40000000).eax;
   if (max < 0x40000010 || max > 0x400000ff) return {.absent = "the hypervisor lists no such leaf"};
   const uint64_t f = uint64_t(cpu::cpuid(0x40000010).eax) * 1000;
