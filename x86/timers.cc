@@ -7,11 +7,12 @@
 // checked by comparing two independent clocks over the same interval,
 // within 25%: under TCG every clock follows the host's wall clock but a
 // vCPU can be descheduled between two reads, so tighter bounds would test
-// the host's scheduler, not the clocks.
+// the host's scheduler, not the clocks. For the same reason each pair of
+// reads of two clocks is taken again until the pair was not interrupted.
 #include <cstdint>
 
-#include "acpi/platform.h"
 #include "cpu/processor.h"
+#include "pci/pci.h"
 #include "rt/report.h"
 #include "timer/calibrate.h"
 #include "timer/clock.h"
@@ -22,11 +23,38 @@ namespace {
 
 constexpr unsigned kTolerancePercent = 25;
 constexpr uint64_t kNs = 1'000'000'000;
+// A pair of reads of two clocks that took longer than this was interrupted.
+constexpr uint64_t kPairMaxNs = 20'000;
+constexpr unsigned kPairTries = 1000;
+
+// A reading of clock `b` dated on clock `a`: a is read before and after b,
+// and the pair is read again (up to kPairTries times) until the two reads
+// of a lie within `max_a_ticks`. False when they never did.
+struct Pair {
+  uint64_t a, b;
+};
+template <typename A, typename B>
+bool read_pair(A read_a, B read_b, uint64_t max_a_ticks, Pair* out) {
+  for (unsigned i = 0; i < kPairTries; ++i) {
+    const uint64_t a0 = read_a();
+    const uint64_t b = read_b();
+    const uint64_t a1 = read_a();
+    if (a1 - a0 <= max_a_ticks) {
+      *out = Pair{a0 + (a1 - a0) / 2, b};
+      return true;
+    }
+  }
+  return false;
+}
+
+uint64_t hpet_ticks(uint64_t ns) {
+  return timer::mul_div(ns, 1'000'000, timer::hpet::period_fs()) + 1;
+}
 
 void pm_timer() {
   ReportPrefix p("PM timer");
   if (!timer::pm::present()) {
-    report_skip("the FADT describes no PM timer");
+    report_skip("%s", timer::pm::absent_reason());
     return;
   }
   report_info("%u-bit, %s 0x%lx", timer::pm::bits(), timer::pm::io() ? "port" : "MMIO",
@@ -58,16 +86,26 @@ void pm_against_hpet() {
     return;
   }
   const unsigned pbits = timer::pm::bits();
-  const uint64_t h0 = timer::hpet::counter();
-  const uint32_t p0 = timer::pm::read();
-  uint64_t pm_ticks = 0;
-  uint32_t prev = p0;
-  while (pm_ticks < timer::pm::kHz / 20) {
-    const uint32_t now = timer::pm::read();
-    pm_ticks += timer::counter_delta(prev, now, pbits);
-    prev = now;
+  auto pm = [] { return uint64_t{timer::pm::read()}; };
+  Pair start, end;
+  if (!read_pair(timer::hpet::counter, pm, hpet_ticks(kPairMaxNs), &start)) {
+    report_fail("no pair of reads within %lu ns in %u tries", kPairMaxNs, kPairTries);
+    return;
   }
-  const uint64_t h1 = timer::hpet::counter();
+  // 50 ms by the PM timer, or 200 ms by the HPET if the PM timer stalls.
+  uint64_t pm_ticks = 0;
+  uint64_t prev = start.b;
+  bool ok = true;
+  do {
+    if (!read_pair(timer::hpet::counter, pm, hpet_ticks(kPairMaxNs), &end)) ok = false;
+    pm_ticks += timer::counter_delta(prev, end.b, pbits);
+    prev = end.b;
+  } while (ok && pm_ticks < timer::pm::kHz / 20 && end.a - start.a < hpet_ticks(200'000'000));
+  if (!ok) {
+    report_fail("no pair of reads within %lu ns in %u tries", kPairMaxNs, kPairTries);
+    return;
+  }
+  const uint64_t h0 = start.a, h1 = end.a;
   const uint64_t hpet_ns = timer::mul_div(h1 - h0, timer::hpet::period_fs(), 1'000'000);
   const uint64_t pm_ns = timer::mul_div(pm_ticks, kNs, timer::pm::kHz);
   report(timer::within_percent(pm_ns, hpet_ns, kTolerancePercent),
@@ -81,7 +119,7 @@ void pm_against_hpet() {
 void hpet() {
   ReportPrefix p("HPET");
   if (!timer::hpet::present()) {
-    report_skip(acpi::hpet() ? "the HPET table's block is unusable" : "no ACPI HPET table");
+    report_skip("%s", timer::hpet::absent_reason());
     return;
   }
   const uint64_t period = timer::hpet::period_fs();
@@ -103,10 +141,19 @@ void tsc() {
   // Against the clock it was not calibrated with.
   const bool by_pm = timer::tsc_source() == timer::TscSource::pm_timer;
   if (by_pm && timer::hpet::present()) {
-    const uint64_t h0 = timer::hpet::counter(), t0 = cpu::rdtsc();
-    timer::mdelay(50);
-    const uint64_t h1 = timer::hpet::counter(), t1 = cpu::rdtsc();
-    const uint64_t by_hpet = timer::frequency_from(t1 - t0, h1 - h0, timer::hpet::frequency());
+    Pair start, end;
+    const uint64_t max_tsc = timer::ns_to_tsc(kPairMaxNs);
+    bool ok = read_pair(cpu::rdtsc, timer::hpet::counter, max_tsc, &start);
+    if (ok) {
+      timer::mdelay(50);
+      ok = read_pair(cpu::rdtsc, timer::hpet::counter, max_tsc, &end);
+    }
+    if (!ok) {
+      report_fail("no pair of reads within %lu ns in %u tries", kPairMaxNs, kPairTries);
+      return;
+    }
+    const uint64_t by_hpet =
+        timer::frequency_from(end.a - start.a, end.b - start.b, timer::hpet::frequency());
     report(timer::within_percent(by_hpet, hz, kTolerancePercent),
            "the HPET measures %lu kHz (within %u%%)", by_hpet / 1000, kTolerancePercent);
   } else {
@@ -164,6 +211,87 @@ void ns_clock() {
          (b - a) / 1000);
 }
 
+// Intel ICH9 LPC bridge (QEMU's q35 emulates it), datasheet §13.1:
+// PMBASE at 0x40 (bits 15:7), ACPI_CNTL at 0x44 with ACPI_EN (bit 7)
+// enabling decode of the PM I/O block; the PM timer is at PMBASE + 8.
+constexpr pci::Bdf kLpc{0, 0, 0x1f, 0};
+constexpr uint16_t kIch9LpcDevice = 0x2918;
+constexpr uint16_t kLpcPmBase = 0x40, kLpcAcpiCntl = 0x44;
+constexpr uint32_t kAcpiEn = 1u << 7;
+constexpr uint16_t kPmTimerOffset = 8;
+
+const timer::Outcome& outcome_of(timer::TscSource s) {
+  const timer::Attempt* a;
+  const size_t n = timer::calibration_attempts(&a);
+  for (size_t i = 0; i + 1 < n; ++i)
+    if (a[i].source == s) return a[i].outcome;
+  return a[n - 1].outcome;
+}
+
+// Calibration with references that do not tick, as other firmware leaves
+// them: the PM I/O block not decoded (all ones), then the HPET's counter
+// halted (a constant). Each must be refused within its bound and the next
+// reference used. Runs last: it recalibrates, which restarts now_ns().
+void fallback() {
+  ReportPrefix p("fallback");
+  const uint32_t id = pci::read32(kLpc, pci::cfg::kVendorId);
+  const uint32_t pmbase = pci::read32(kLpc, kLpcPmBase) & 0xff80;
+  if (id != (uint32_t{kIch9LpcDevice} << 16 | 0x8086) || !timer::pm::present() ||
+      !timer::pm::io() || timer::pm::address() != pmbase + kPmTimerOffset ||
+      !timer::hpet::present() || timer::tsc_source() != timer::TscSource::pm_timer) {
+    report_skip("needs the ICH9 LPC bridge's PM timer, calibrated against, and an HPET");
+    return;
+  }
+  const uint64_t hz = timer::tsc_hz();
+  const uint32_t cntl = pci::read32(kLpc, kLpcAcpiCntl);
+
+  pci::write32(kLpc, kLpcAcpiCntl, cntl & ~kAcpiEn);
+  const uint32_t off = timer::pm::read();
+  uint64_t t0 = cpu::rdtsc();
+  timer::calibrate();
+  uint64_t spent = cpu::rdtsc() - t0;
+  const timer::Outcome& pm = outcome_of(timer::TscSource::pm_timer);
+  report(off == (timer::pm::bits() == 32 ? 0xffffffffu : 0xffffffu),
+         "with ACPI_EN clear the PM timer reads all ones (0x%x)", off);
+  report(pm.measured && pm.result.status == timer::RefStatus::all_ones,
+         "calibration refuses it: %s after %lu reads", timer::ref_status_str(pm.result.status),
+         pm.result.reads);
+  report(timer::tsc_source() == timer::TscSource::hpet &&
+             timer::within_percent(timer::tsc_hz(), hz, 1),
+         "and calibrates against the %s instead: %lu kHz (was %lu kHz), in %lu ms",
+         timer::tsc_source_str(timer::tsc_source()), timer::tsc_hz() / 1000, hz / 1000,
+         spent / (hz / 1000));
+
+  const uint64_t config = timer::hpet::read(timer::hpet::reg::kConfig);
+  timer::hpet::write(timer::hpet::reg::kConfig, config & ~timer::hpet::config::kEnable);
+  t0 = cpu::rdtsc();
+  timer::calibrate();
+  spent = cpu::rdtsc() - t0;
+  const timer::Outcome& hp = outcome_of(timer::TscSource::hpet);
+  report(hp.measured && hp.result.status == timer::RefStatus::stuck,
+         "a halted HPET is refused too: %s (0x%lx) after %lu reads, in %lu ms",
+         timer::ref_status_str(hp.result.status), hp.result.value, hp.result.reads,
+         spent / (hz / 1000));
+  static constexpr timer::TscSource kStated[] = {
+      timer::TscSource::hypervisor_leaf, timer::TscSource::cpuid_15h, timer::TscSource::cpuid_16h};
+  for (timer::TscSource s : kStated) {
+    const timer::Outcome& o = outcome_of(s);
+    report_info("%s: %s", timer::tsc_source_str(s), o.used ? "used" : o.absent);
+  }
+  const timer::TscSource now = timer::tsc_source();
+  report(now != timer::TscSource::pm_timer && now != timer::TscSource::hpet,
+         "neither refused clock is used: the TSC rate is %lu kHz from %s", timer::tsc_hz() / 1000,
+         now == timer::TscSource::none ? "nowhere" : timer::tsc_source_str(now));
+
+  timer::hpet::write(timer::hpet::reg::kConfig, config);
+  pci::write32(kLpc, kLpcAcpiCntl, cntl);
+  timer::calibrate();
+  report(timer::tsc_source() == timer::TscSource::pm_timer &&
+             timer::within_percent(timer::tsc_hz(), hz, 1),
+         "both restored: the %s again, %lu kHz", timer::tsc_source_str(timer::tsc_source()),
+         timer::tsc_hz() / 1000);
+}
+
 }  // namespace
 
 int main() {
@@ -173,5 +301,6 @@ int main() {
   tsc();
   delays();
   ns_clock();
+  fallback();
   return report_summary();
 }

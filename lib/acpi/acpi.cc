@@ -275,6 +275,21 @@ bool parse_madt(const SdtHeader* t, MadtInfo* out, Problems* problems) {
   return true;
 }
 
+IsaRoute isa_route(const MadtInfo* madt, uint8_t irq) {
+  IsaRoute r{irq, false, false, false};
+  if (!madt) return r;
+  for (size_t i = 0; i < madt->override_count; ++i) {
+    const IrqOverride& o = madt->overrides[i];
+    if (o.bus != 0 || o.source != irq) continue;
+    r.gsi = o.gsi;
+    r.overridden = true;
+    r.active_low = (o.flags & mps_inti::kPolarityMask) == mps_inti::kPolarityLow;
+    r.level = (o.flags & mps_inti::kTriggerMask) == mps_inti::kTriggerLevel;
+    break;
+  }
+  return r;
+}
+
 // ---- FADT (§5.2.9) ----
 
 bool parse_fadt(const SdtHeader* t, FadtInfo* out, Problems* problems) {
@@ -291,11 +306,18 @@ bool parse_fadt(const SdtHeader* t, FadtInfo* out, Problems* problems) {
   out->iapc_boot_arch = f.iapc_boot_arch;
   out->dsdt = f.x_dsdt ? f.x_dsdt : f.dsdt;
 
+  // X_PM_TMR_BLK wins when set (§5.2.9), but only as a block the timer
+  // code can read: system memory or I/O, at least 24 bits wide when a
+  // width is given. Some firmware fills in an address with a space or
+  // width that makes no sense; the legacy block serves then.
   PmTimer& tm = out->pm_timer;
-  if (f.x_pm_tmr_blk.address != 0) {
+  const Gas& x = f.x_pm_tmr_blk;
+  const bool x_space = x.space_id == kSystemIo || x.space_id == kSystemMemory;
+  const bool x_usable = x.address != 0 && x_space && (x.bit_width == 0 || x.bit_width >= 24);
+  if (x_usable) {
     tm.present = true;
-    tm.io = f.x_pm_tmr_blk.space_id == kSystemIo;
-    tm.address = f.x_pm_tmr_blk.address;
+    tm.io = x.space_id == kSystemIo;
+    tm.address = x.address;
   } else if (f.pm_tmr_blk != 0 && f.pm_tmr_len == 4) {
     tm.present = true;
     tm.io = true;  // the legacy block is always a port (§5.2.9)
@@ -319,7 +341,8 @@ bool parse_hpet(const SdtHeader* t, HpetInfo* out, Problems* problems) {
     return false;
   }
   const Hpet h = read<Hpet>(t);
-  out->address = h.base_address.address;
+  // The event timer block is memory-mapped (HPET 1.0a §3.2.4).
+  out->address = h.base_address.space_id == kSystemMemory ? h.base_address.address : 0;
   out->number = h.hpet_number;
   out->min_tick = h.min_tick;
   return true;

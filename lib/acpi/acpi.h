@@ -386,6 +386,25 @@ struct MadtInfo {
   size_t override_count;
 };
 
+// MPS INTI flags of an interrupt source override (ACPI 6.5 Table 5.25).
+namespace mps_inti {
+constexpr uint16_t kPolarityMask = 0x3;
+constexpr uint16_t kPolarityLow = 0x3;
+constexpr uint16_t kTriggerMask = 0xc;
+constexpr uint16_t kTriggerLevel = 0xc;
+}  // namespace mps_inti
+
+// Where an ISA IRQ arrives: its GSI with polarity and trigger mode. Without
+// an override (or without a MADT) ISA IRQ n is GSI n, active high, edge
+// triggered (§5.2.12.5: "conforms to the bus" is high/edge for ISA).
+struct IsaRoute {
+  uint32_t gsi;
+  bool active_low;
+  bool level;
+  bool overridden;  // a MADT override applies
+};
+IsaRoute isa_route(const MadtInfo* madt, uint8_t irq);
+
 // Returns false if `madt` is too short to be a MADT. Entries of a known
 // type that are shorter than their structure are skipped and recorded; a
 // CPU listed twice (by a local APIC and an x2APIC entry) appears once.
@@ -412,13 +431,14 @@ struct FadtInfo {
 };
 
 // Fields beyond the table's length read as zero; X_ fields win over the
-// legacy ones when non-zero (§5.2.9).
+// legacy ones when non-zero (§5.2.9) and, for the PM timer, usable (system
+// memory or I/O, a bit width of 0 or at least 24).
 bool parse_fadt(const SdtHeader* fadt, FadtInfo* out, Problems* problems);
 
 // ---- HPET ----
 
 struct HpetInfo {
-  uint64_t address;  // of the event timer block (system memory)
+  uint64_t address;  // of the event timer block; 0 unless in system memory
   uint8_t number;
   uint16_t min_tick;
 };

@@ -79,6 +79,59 @@ const Problems& problems() { return problems_; }
 
 }  // namespace acpi
 
+namespace {
+
+// Which reference the TSC was calibrated against, and why each one before
+// it was not used (lib/timer/clock.h).
+void print_calibration() {
+  const timer::Attempt* a;
+  const size_t n = timer::calibration_attempts(&a);
+  const timer::Attempt* used = nullptr;
+  for (size_t i = 0; i < n && !used; ++i) {
+    const timer::Outcome& o = a[i].outcome;
+    const char* name = timer::tsc_source_str(a[i].source);
+    if (o.used) {
+      used = &a[i];
+    } else if (!o.measured) {
+      printf("timer: %s not used: %s\n", name, o.absent);
+    } else {
+      const timer::RefResult& r = o.result;
+      printf("timer: %s not used: %s", name, timer::ref_status_str(r.status));
+      switch (r.status) {
+        case timer::RefStatus::all_ones:
+        case timer::RefStatus::stuck:
+        case timer::RefStatus::tsc_stuck:
+          printf(" (read 0x%lx; %lu reads)", r.value, r.reads);
+          break;
+        case timer::RefStatus::too_slow: printf(" (%lu ticks in a round)", r.value); break;
+        case timer::RefStatus::too_noisy:
+          printf(" (%u rounds kept, %u disturbed)", r.kept, r.rejected);
+          break;
+        case timer::RefStatus::implausible: printf(" (%lu Hz)", r.hz); break;
+        case timer::RefStatus::ok: break;
+      }
+      printf("\n");
+    }
+  }
+  if (!used) {
+    printf("timer: no reference for the TSC: delays return at once\n");
+    return;
+  }
+  printf("timer: TSC %lu kHz from the %s", timer::tsc_hz() / 1000,
+         timer::tsc_source_str(used->source));
+  if (used->outcome.measured)
+    printf(": median of %u rounds (%u disturbed, retried); a read costs %lu TSC cycles",
+           used->outcome.result.kept, used->outcome.result.rejected,
+           used->outcome.result.read_cycles);
+  else
+    printf(", as stated (not measured)");
+  for (const timer::Attempt* x = used + 1; x < a + n; ++x)
+    printf("%s%s", x == used + 1 ? "; not needed: " : ", ", timer::tsc_source_str(x->source));
+  printf("\n");
+}
+
+}  // namespace
+
 void platform_init(BootInfo& bi) {
   acpi::init_tables(bi);
   const acpi::MadtInfo* madt = acpi::madt();
@@ -97,6 +150,7 @@ void platform_init(BootInfo& bi) {
   if (const acpi::FadtInfo* f = acpi::fadt()) timer::pm::init(f->pm_timer);
   if (const acpi::HpetInfo* h = acpi::hpet()) timer::hpet::init(h->address);
   timer::calibrate();
+  print_calibration();
   pci::init(acpi::mcfg());
 
   printf("platform: %u I/O APIC%s; PM timer ", ioapic::count(), ioapic::count() == 1 ? "" : "s");

@@ -130,32 +130,45 @@ bool ipi_pending() {
   return read(Reg::icr_low) & icr::kDeliveryPending;
 }
 
-void send_ipi(uint32_t dest, uint64_t cmd) {
+bool send_ipi(uint32_t dest, uint64_t cmd) {
   if (in_x2apic()) {
     // One WRMSR sends it; x2APIC has no delivery-status bit (§11.12.9).
     cpu::wrmsr(msr_of(Reg::icr_low), uint64_t(dest) << icr::kX2apicDestShift | cmd);
-    return;
+    return true;
   }
-  while (ipi_pending()) cpu::pause();
+  // Software should not write the ICR while the previous IPI is pending
+  // (SDM vol.3 §11.6.1, Delivery Status). An APIC that never gets it out
+  // is broken; the caller reports it.
+  uint32_t polls = 0;
+  while (ipi_pending()) {
+    if (++polls == kIcrMaxPolls) return false;
+    cpu::pause();
+  }
   // The write to the low half sends it, so the destination goes first.
   write(Reg::icr_high, (dest & 0xff) << (icr::kXapicDestShift - 32));
   write(Reg::icr_low, static_cast<uint32_t>(cmd));
+  return true;
 }
 
-void send_fixed(uint32_t dest, uint8_t vector) { send_ipi(dest, icr::kFixed | icr::kAssert | vector); }
-void send_nmi(uint32_t dest) { send_ipi(dest, icr::kNmi | icr::kAssert); }
-void send_init(uint32_t dest) { send_ipi(dest, icr::kInit | icr::kAssert); }
-void send_startup(uint32_t dest, uint8_t page) { send_ipi(dest, icr::kStartup | icr::kAssert | page); }
+bool send_fixed(uint32_t dest, uint8_t vector) {
+  return send_ipi(dest, icr::kFixed | icr::kAssert | vector);
+}
+bool send_nmi(uint32_t dest) { return send_ipi(dest, icr::kNmi | icr::kAssert); }
+bool send_init(uint32_t dest) { return send_ipi(dest, icr::kInit | icr::kAssert); }
+bool send_startup(uint32_t dest, uint8_t page) {
+  return send_ipi(dest, icr::kStartup | icr::kAssert | page);
+}
 
-void send_self(uint8_t vector) {
-  if (in_x2apic())
+bool send_self(uint8_t vector) {
+  if (in_x2apic()) {
     cpu::wrmsr(msr_of(Reg::self_ipi), vector);
-  else
-    send_ipi(0, icr::kShorthandSelf | icr::kFixed | icr::kAssert | vector);
+    return true;
+  }
+  return send_ipi(0, icr::kShorthandSelf | icr::kFixed | icr::kAssert | vector);
 }
 
-void send_all_but_self(uint8_t vector) {
-  send_ipi(0, icr::kShorthandAllButSelf | icr::kFixed | icr::kAssert | vector);
+bool send_all_but_self(uint8_t vector) {
+  return send_ipi(0, icr::kShorthandAllButSelf | icr::kFixed | icr::kAssert | vector);
 }
 
 void timer_oneshot(uint8_t vector, uint32_t count, Divide div) {

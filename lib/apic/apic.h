@@ -142,14 +142,16 @@ bool level_triggered(uint8_t vector);
 
 // Sends an IPI: `dest` is an APIC ID (ignored with a shorthand), `cmd` the
 // icr:: bits and vector. In xAPIC mode it waits for the previous IPI to
-// leave (delivery status idle) first.
-void send_ipi(uint32_t dest, uint64_t cmd);
-void send_fixed(uint32_t dest, uint8_t vector);
-void send_nmi(uint32_t dest);
-void send_init(uint32_t dest);
-void send_startup(uint32_t dest, uint8_t page);  // SIPI vector: page number
-void send_self(uint8_t vector);                  // x2APIC SELF IPI or shorthand
-void send_all_but_self(uint8_t vector);
+// leave (delivery status idle) first, for at most kIcrMaxPolls reads of the
+// ICR; false when it never left, and then nothing is sent.
+constexpr uint32_t kIcrMaxPolls = 1u << 20;
+bool send_ipi(uint32_t dest, uint64_t cmd);
+bool send_fixed(uint32_t dest, uint8_t vector);
+bool send_nmi(uint32_t dest);
+bool send_init(uint32_t dest);
+bool send_startup(uint32_t dest, uint8_t page);  // SIPI vector: page number
+bool send_self(uint8_t vector);                  // x2APIC SELF IPI or shorthand
+bool send_all_but_self(uint8_t vector);
 // True when an xAPIC IPI is still pending delivery (always false in x2APIC).
 bool ipi_pending();
 

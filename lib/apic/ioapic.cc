@@ -20,12 +20,6 @@ constexpr uint64_t kLevel = 1ull << 15;
 constexpr uint64_t kMasked = 1ull << 16;
 constexpr unsigned kDestShift = 56;
 
-// MPS INTI flags (ACPI 6.5 Table 5.25).
-constexpr uint16_t kPolarityMask = 0x3;
-constexpr uint16_t kPolarityLow = 0x3;
-constexpr uint16_t kTriggerMask = 0xc;
-constexpr uint16_t kTriggerLevel = 0xc;
-
 // 8259A data ports (OCW1 = interrupt mask).
 constexpr uint16_t kPic1Data = 0x21;
 constexpr uint16_t kPic2Data = 0xa1;
@@ -143,19 +137,6 @@ bool mask(uint32_t gsi, bool masked) {
   return true;
 }
 
-IsaRoute isa_irq(uint8_t irq) {
-  IsaRoute r{irq, false, false, false};
-  if (!madt_) return r;
-  for (size_t i = 0; i < madt_->override_count; ++i) {
-    const acpi::IrqOverride& o = madt_->overrides[i];
-    if (o.bus != 0 || o.source != irq) continue;
-    r.gsi = o.gsi;
-    r.overridden = true;
-    r.active_low = (o.flags & kPolarityMask) == kPolarityLow;
-    r.level = (o.flags & kTriggerMask) == kTriggerLevel;
-    break;
-  }
-  return r;
-}
+IsaRoute isa_irq(uint8_t irq) { return acpi::isa_route(madt_, irq); }
 
 }  // namespace ioapic

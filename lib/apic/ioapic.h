@@ -64,15 +64,9 @@ bool set_redirection(uint32_t gsi, const Redirection& r);
 bool get_redirection(uint32_t gsi, Redirection* out);
 bool mask(uint32_t gsi, bool masked);
 
-struct IsaRoute {
-  uint32_t gsi;
-  bool active_low;
-  bool level;
-  bool overridden;  // a MADT override applies
-};
-// ISA IRQ -> GSI with polarity and trigger mode (MPS INTI flags, ACPI 6.5
-// Table 5.25: 00 conforms to the bus = high/edge for ISA, 01 high, 11 low;
-// trigger 01 edge, 11 level).
+// ISA IRQ -> GSI with polarity and trigger mode, from the MADT's overrides
+// (acpi::isa_route).
+using IsaRoute = acpi::IsaRoute;
 IsaRoute isa_irq(uint8_t irq);
 
 // Masks both 8259 PICs (OCW1 to each data port).

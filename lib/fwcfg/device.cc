@@ -11,6 +11,11 @@ constexpr uint16_t kSelectorPort = 0x510;
 constexpr uint16_t kDataPort = 0x511;
 constexpr uint16_t kDmaHighPort = 0x514;
 constexpr uint16_t kDmaLowPort = 0x518;
+// QEMU completes a transfer before the port write that starts it returns
+// (docs/specs/fw_cfg.rst allows it to be asynchronous). This runs under
+// boot services with no calibrated clock, so the bound is a count of
+// polls: far beyond any device that still works, and well under a second.
+constexpr uint32_t kDmaMaxPolls = 1u << 24;
 
 void port_read(uint16_t selector, uint8_t* buf, uint32_t len) {
   cpu::outw(kSelectorPort, selector);
@@ -24,6 +29,7 @@ const char* status_str(Status s) {
     case Status::ok: return "ok";
     case Status::absent: return "no fw_cfg device (signature \"QEMU\" missing)";
     case Status::dma_error: return "fw_cfg DMA transfer failed";
+    case Status::dma_timeout: return "fw_cfg DMA transfer did not complete";
   }
   return "?";
 }
@@ -47,7 +53,7 @@ Status Device::dma_transfer(DmaAccess* d) {
   asm volatile("" ::: "memory");
   cpu::outl(kDmaHighPort, be32(uint32_t(addr >> 32)));
   cpu::outl(kDmaLowPort, be32(uint32_t(addr)));
-  for (;;) {
+  for (uint32_t polls = 0; polls < kDmaMaxPolls; ++polls) {
     uint32_t control_be = *static_cast<volatile uint32_t*>(&d->control_be);
     DmaState s = dma_state(DmaAccess{control_be, 0, 0});
     if (s != DmaState::busy) {
@@ -56,6 +62,7 @@ Status Device::dma_transfer(DmaAccess* d) {
     }
     cpu::pause();
   }
+  return Status::dma_timeout;
 }
 
 Status Device::read(uint16_t selector, void* buf, uint32_t len) {

@@ -19,6 +19,7 @@ enum class Status : uint8_t {
   ok,
   absent,     // no "QEMU" signature at item 0
   dma_error,  // the device set the error bit
+  dma_timeout,  // the device never cleared the control word
 };
 
 const char* status_str(Status s);

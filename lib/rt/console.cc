@@ -57,11 +57,22 @@ void uart_write(uint16_t reg, uint8_t v) {
   }
 }
 
+// A byte leaves a 16550 at 9600 baud in about 1 ms; a read of LSR takes at
+// least a few hundred ns (an uncached access or a port read), so this many
+// reads outlast the slowest line the console programs.
+constexpr unsigned kThrMaxPolls = 100000;
+
 void serial_putc(char c) {
-  // Bounded wait: a missing UART reads 0xff (THR "empty"); a wedged one must
-  // not hang the report.
-  for (unsigned spins = 0; spins < 100000; ++spins)
-    if (uart_read(kRegLsr) & kLsrThrEmpty) break;
+  // A missing UART reads 0xff (THR "empty"); a wedged one must not hang the
+  // report, nor slow every later byte down by a full wait.
+  if (!serial.tx_stalled) {
+    unsigned polls = 0;
+    while (!(uart_read(kRegLsr) & kLsrThrEmpty))
+      if (++polls == kThrMaxPolls) {
+        serial.tx_stalled = true;
+        break;
+      }
+  }
   uart_write(kRegData, static_cast<uint8_t>(c));
 }
 
@@ -80,7 +91,8 @@ const void* acpi_identity(void*, PhysAddr pa, uint64_t) {
 // only the hole below it is mapped for devices the memory map may omit.
 SerialPort discover_serial(uint64_t rsdp) {
   SerialPort com1{false, kCom1, 1, 1, kCom1Baud,
-                  acpi::kUartDefaultClockHz / (kUartOversampling * kCom1Baud), "COM1 (no ACPI)"};
+                  acpi::kUartDefaultClockHz / (kUartOversampling * kCom1Baud), "COM1 (no ACPI)",
+                  false};
   if (!rsdp) return com1;
   acpi::Tables tables;
   acpi::Problems problems;
@@ -103,7 +115,7 @@ SerialPort discover_serial(uint64_t rsdp) {
   const uint64_t div = step ? (sc.clock_hz + step / 2) / step : 0;
   const bool keep = div == 0 || div > 0xffff;
   return SerialPort{sc.mmio, sc.address, sc.reg_width, sc.reg_stride, keep ? 0 : sc.baud,
-                    static_cast<uint16_t>(keep ? 0 : div), "ACPI SPCR"};
+                    static_cast<uint16_t>(keep ? 0 : div), "ACPI SPCR", false};
 }
 
 void console_sink(void*, const char* s, size_t n) { console_write(s, n); }

@@ -22,6 +22,10 @@ struct SerialPort {
   uint32_t baud;       // 0: the firmware's line settings were kept
   uint16_t divisor;    // programmed divisor latch, or 0 when kept
   const char* source;  // why this UART: "ACPI SPCR", or the fallback's reason
+  // The transmitter stayed busy for kThrMaxPolls reads of LSR once: from
+  // then on bytes are written without waiting (and may be lost), so that
+  // a wedged UART costs one bounded wait, not one per byte.
+  bool tx_stalled;
 };
 // Finds the UART from the RSDP (0 when there is no ACPI), programs it and
 // registers it as an output. Runs once our page tables map the ACPI tables.

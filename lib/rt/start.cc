@@ -171,8 +171,9 @@ void print_banner(const BootInfo& bi) {
          test_name, usable_mib, bi.mem_stats.count, bi.mem_stats.top_of_ram, bi.paging_levels,
          bi.pt_pool_used);
   const SerialPort& sp = console_serial();
-  printf("%s: console: serial %s 0x%lx from %s", test_name, sp.mmio ? "MMIO" : "port", sp.base,
-         sp.source);
+  printf("%s: console: serial %s 0x%lx from %s%s", test_name, sp.mmio ? "MMIO" : "port", sp.base,
+         sp.source,
+         sp.tx_stalled ? " (transmitter never ready: not waited for, bytes may be lost)" : "");
   if (const fbcon::Console* fc = framebuffer_console())
     printf("; framebuffer %ux%u, %ux%u cells\n", fc->surface().width, fc->surface().height,
            fc->cols(), fc->rows());

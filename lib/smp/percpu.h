@@ -33,11 +33,13 @@ struct PerCpu {
   FaultCatcher* catcher;
   int unexpected_depth;
   // on_cpu mailbox: a caller holds call_lock, waits until done == requested,
-  // posts fn/arg and bumps requested; the CPU runs it and sets done.
+  // posts fn/arg and bumps requested; the CPU sets started when it takes
+  // the call, runs it and sets done.
   SpinLock call_lock;
   void (*fn)(void*);
   void* arg;
   uint32_t requested;
+  uint32_t started;
   uint32_t done;
   bool online;
 };

@@ -40,6 +40,11 @@ constexpr uint64_t kInitDelayUs = 10'000;
 constexpr uint64_t kSipiDelayUs = 200;
 // Far beyond what hardware needs; a TCG vCPU thread may be slow to run.
 constexpr uint64_t kCheckInTimeoutUs = 2'000'000;
+// How long a CPU may take to wake up and take an on_cpu call: an idle CPU
+// answers its wake-up IPI in microseconds, a descheduled vCPU thread on a
+// loaded host in milliseconds. Once taken, the call runs test code, which
+// the runner's timeout bounds.
+constexpr uint64_t kCallPickupTimeoutNs = 5'000'000'000;
 
 constinit PerCpu cpus[desc::kMaxCpus] = {};
 constinit unsigned ncpus = 1;
@@ -80,6 +85,7 @@ bool spurious_handler(ExceptionFrame*) { return true; }
     cpu::cli();
     const uint32_t req = __atomic_load_n(&pc->requested, __ATOMIC_ACQUIRE);
     if (req != pc->done) {
+      __atomic_store_n(&pc->started, req, __ATOMIC_RELEASE);
       pc->fn(pc->arg);
       cpu::cli();
       __atomic_store_n(&pc->done, req, __ATOMIC_RELEASE);
@@ -91,24 +97,36 @@ bool spurious_handler(ExceptionFrame*) { return true; }
   }
 }
 
+bool reached(const uint32_t& counter, uint32_t ticket) {
+  return static_cast<int32_t>(__atomic_load_n(&counter, __ATOMIC_ACQUIRE) - ticket) >= 0;
+}
+
+// Waits until `cpu` has finished call `ticket`. The wait for it to take
+// the call is bounded; the call itself is the test's.
+void wait_ticket(unsigned cpu, uint32_t ticket) {
+  const PerCpu& t = cpus[cpu];
+  if (!timer::wait_until([&] { return reached(t.started, ticket) || reached(t.done, ticket); },
+                         kCallPickupTimeoutNs))
+    report_abort("on_cpu: CPU %u (APIC id %u) did not take call %u within %lu ms: "
+                 "its wake-up IPI was lost, or it is stuck with interrupts off",
+                 cpu, t.apic_id, ticket, kCallPickupTimeoutNs / 1'000'000);
+  while (!reached(t.done, ticket)) cpu::pause();
+}
+
 uint32_t post(unsigned cpu, Fn fn, void* arg) {
   if (cpu >= ncpus) report_abort("on_cpu: no CPU %u (%u online)", cpu, ncpus);
   if (cpu == 0) report_abort("on_cpu: CPU 0 runs main() and takes no calls (from CPU %u)", smp_id());
   PerCpu& t = cpus[cpu];
   t.call_lock.lock();
-  while (__atomic_load_n(&t.done, __ATOMIC_ACQUIRE) != t.requested) cpu::pause();
+  wait_ticket(cpu, t.requested);
   t.fn = fn;
   t.arg = arg;
   const uint32_t ticket = t.requested + 1;
   __atomic_store_n(&t.requested, ticket, __ATOMIC_RELEASE);
   t.call_lock.unlock();
-  apic::send_fixed(t.apic_id, apic::kWakeVector);
+  if (!apic::send_fixed(t.apic_id, apic::kWakeVector))
+    report_abort("on_cpu: the wake-up IPI for CPU %u never left the local APIC", cpu);
   return ticket;
-}
-
-void wait_ticket(unsigned cpu, uint32_t ticket) {
-  while (static_cast<int32_t>(__atomic_load_n(&cpus[cpu].done, __ATOMIC_ACQUIRE) - ticket) < 0)
-    cpu::pause();
 }
 
 // The trampoline's first 64-bit instructions run from the trampoline page,
@@ -181,7 +199,7 @@ bool setup_ap(PerCpu& pc, unsigned id, uint32_t apic_id) {
   pc.self = &pc;
   pc.catcher = nullptr;
   pc.unexpected_depth = 0;
-  pc.requested = pc.done = 0;
+  pc.requested = pc.started = pc.done = 0;
   pc.online = false;
   pc.id = id;
   pc.apic_id = apic_id;
@@ -195,12 +213,19 @@ bool start_ap(PerCpu& pc, TrampolineParams* params, uint64_t page) {
   params->stack = pc.stack_hi;
   params->arg = reinterpret_cast<uint64_t>(&pc);
   asm volatile("mfence" ::: "memory");
-  apic::send_init(pc.apic_id);
-  delay_us(kInitDelayUs);
-  apic::send_startup(pc.apic_id, static_cast<uint8_t>(page >> 12));
+  const uint8_t vector = static_cast<uint8_t>(page >> 12);
+  bool sent = apic::send_init(pc.apic_id);
+  if (sent) {
+    delay_us(kInitDelayUs);
+    sent = apic::send_startup(pc.apic_id, vector);
+  }
+  if (!sent) {
+    printf("smp: the start-up IPIs for APIC id %u never left the local APIC\n", pc.apic_id);
+    return false;
+  }
   delay_us(kSipiDelayUs);
   if (!__atomic_load_n(&pc.online, __ATOMIC_ACQUIRE)) {
-    apic::send_startup(pc.apic_id, static_cast<uint8_t>(page >> 12));
+    apic::send_startup(pc.apic_id, vector);
     delay_us(kSipiDelayUs);
   }
   if (wait_online(pc, kCheckInTimeoutUs)) return true;

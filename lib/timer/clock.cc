@@ -9,53 +9,53 @@ namespace timer {
 namespace {
 
 constexpr uint64_t kNsPerSecond = 1'000'000'000;
-constexpr unsigned kRounds = 5;
-constexpr uint64_t kRoundNs = 4'000'000;
-
 constinit uint64_t hz = 0;
 constinit TscSource source = TscSource::none;
 constinit uint64_t tsc_epoch = 0;
 constinit Scale to_ns = {};
 constinit Scale from_ns = {};
 
-// One round: TSC ticks while the reference advanced at least `ref_ticks`,
-// reported as the TSC frequency. Each reference read is bracketed by two
-// TSC reads so the cost of a slow (port I/O, MMIO) read is split evenly.
-template <typename Read>
-uint64_t round_against(Read read_ref, unsigned ref_bits, uint64_t ref_hz) {
-  const uint64_t want = mul_div(ref_hz, kRoundNs, kNsPerSecond);
-  uint64_t t0 = cpu::rdtsc();
-  const uint64_t r0 = read_ref();
-  uint64_t t1 = cpu::rdtsc();
-  uint64_t r1, t2, t3;
-  do {
-    t2 = cpu::rdtsc();
-    r1 = read_ref();
-    t3 = cpu::rdtsc();
-  } while (counter_delta(r0, r1, ref_bits) < want);
-  const uint64_t tsc = (t2 + t3) / 2 - (t0 + t1) / 2;
-  return frequency_from(tsc, counter_delta(r0, r1, ref_bits), ref_hz);
+constexpr size_t kSources = 5;
+// The order in which calibrate() considers the references.
+constexpr TscSource kOrder[kSources] = {TscSource::pm_timer, TscSource::hpet,
+                                        TscSource::hypervisor_leaf, TscSource::cpuid_15h,
+                                        TscSource::cpuid_16h};
+constinit Attempt attempts[kSources] = {};
+
+uint64_t read_tsc(void*) { return cpu::rdtsc(); }
+uint64_t read_pm(void*) { return pm::read(); }
+uint64_t read_hpet(void*) { return hpet::counter(); }
+
+// Hypervisor leaf 0x40000010 (VMware's convention, which QEMU/KVM, ACRN
+// and others follow): EAX is the TSC rate in kHz. Only when CPUID.1:ECX[31]
+// says a hypervisor is there and its leaf 0x40000000 lists 0x40000010;
+// never under Hyper-V's signature: its Top Level Functional Specification
+// gives the leaves from 0x40000000 other meanings.
+Candidate hypervisor_leaf() {
+  const cpu::Hypervisor hv = cpu::hypervisor();
+  if (hv == cpu::Hypervisor::none) return {.absent = "no hypervisor"};
+  if (hv == cpu::Hypervisor::hyperv) return {.absent = "Hyper-V defines no such leaf"};
+  const uint32_t max = cpu::cpuid(0x40000000).eax;
+  if (max < 0x40000010 || max > 0x400000ff) return {.absent = "the hypervisor lists no such leaf"};
+  const uint64_t f = uint64_t(cpu::cpuid(0x40000010).eax) * 1000;
+  return {.stated_hz = f, .absent = "the leaf gives 0"};
 }
 
-template <typename Read>
-uint64_t calibrate_against(Read read_ref, unsigned ref_bits, uint64_t ref_hz) {
-  uint64_t samples[kRounds];
-  for (auto& s : samples) s = round_against(read_ref, ref_bits, ref_hz);
-  return median(samples, kRounds);
+// Intel SDM vol.2A CPUID leaf 15H: TSC = crystal * EBX / EAX, the crystal
+// rate in ECX (0 when not enumerated).
+Candidate cpuid_15h() {
+  if (cpu::cpuid(0).eax < 0x15) return {.absent = "beyond the maximum basic leaf"};
+  const cpu::CpuidResult r = cpu::cpuid(0x15);
+  if (!r.eax || !r.ebx || !r.ecx) return {.absent = "no crystal rate or ratio enumerated"};
+  return {.stated_hz = mul_div(r.ecx, r.ebx, r.eax)};
 }
 
-// Intel SDM vol.2A CPUID leaf 15H (TSC/crystal ratio) and 16H (base MHz).
-uint64_t cpuid_tsc_hz() {
-  const uint32_t max = cpu::cpuid(0).eax;
-  if (max >= 0x15) {
-    const cpu::CpuidResult r = cpu::cpuid(0x15);
-    if (r.eax && r.ebx && r.ecx) return mul_div(r.ecx, r.ebx, r.eax);
-  }
-  if (max >= 0x16) {
-    const uint32_t mhz = cpu::cpuid(0x16).eax & 0xffff;
-    if (mhz) return uint64_t(mhz) * 1'000'000;
-  }
-  return 0;
+// Leaf 16H EAX: the processor base frequency in MHz, the TSC rate on
+// processors with an invariant TSC that lack a crystal rate in 15H.
+Candidate cpuid_16h() {
+  if (cpu::cpuid(0).eax < 0x16) return {.absent = "beyond the maximum basic leaf"};
+  const uint64_t f = uint64_t(cpu::cpuid(0x16).eax & 0xffff) * 1'000'000;
+  return {.stated_hz = f, .absent = "the leaf gives 0"};
 }
 
 }  // namespace
@@ -65,26 +65,38 @@ const char* tsc_source_str(TscSource s) {
     case TscSource::none: return "none";
     case TscSource::pm_timer: return "ACPI PM timer";
     case TscSource::hpet: return "HPET";
-    case TscSource::cpuid: return "CPUID";
+    case TscSource::hypervisor_leaf: return "hypervisor CPUID leaf 0x40000010";
+    case TscSource::cpuid_15h: return "CPUID leaf 0x15";
+    case TscSource::cpuid_16h: return "CPUID leaf 0x16";
   }
   return "?";
 }
 
 void calibrate() {
-  if (pm::present()) {
-    hz = calibrate_against(pm::read, pm::bits(), pm::kHz);
-    source = TscSource::pm_timer;
-  } else if (hpet::present()) {
-    hz = calibrate_against(hpet::counter, hpet::counter_64bit() ? 64 : 32, hpet::frequency());
-    source = TscSource::hpet;
-  } else if (uint64_t c = cpuid_tsc_hz()) {
-    hz = c;
-    source = TscSource::cpuid;
-  }
-  if (hz == 0) source = TscSource::none;
+  const RefClock pm_clock{Counter{read_pm, nullptr}, pm::bits(), pm::kHz};
+  const RefClock hpet_clock{Counter{read_hpet, nullptr}, hpet::counter_64bit() ? 64u : 32u,
+                            hpet::frequency()};
+  const Candidate candidates[kSources] = {
+      pm::present() ? Candidate{.clock = &pm_clock} : Candidate{.absent = pm::absent_reason()},
+      hpet::present() ? Candidate{.clock = &hpet_clock}
+                      : Candidate{.absent = hpet::absent_reason()},
+      hypervisor_leaf(),
+      cpuid_15h(),
+      cpuid_16h(),
+  };
+  Outcome outcomes[kSources];
+  const size_t used = choose_reference(candidates, kSources, Counter{read_tsc, nullptr},
+                                       outcomes, &hz);
+  for (size_t i = 0; i < kSources; ++i) attempts[i] = Attempt{kOrder[i], outcomes[i]};
+  source = used < kSources ? kOrder[used] : TscSource::none;
   to_ns = make_scale(hz, kNsPerSecond);
   from_ns = make_scale(kNsPerSecond, hz);
   tsc_epoch = cpu::rdtsc();
+}
+
+size_t calibration_attempts(const Attempt** out) {
+  *out = attempts;
+  return kSources;
 }
 
 uint64_t tsc_hz() { return hz; }

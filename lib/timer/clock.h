@@ -2,10 +2,14 @@
 // monotonic nanosecond clock, and busy-wait delays.
 //
 // Contract:
-//  - calibrate() runs in platform_init against the ACPI PM timer, else the
-//    HPET, else CPUID leaf 0x15/0x16; tsc_source() says which. Until then,
-//    and on a machine with none of them, tsc_hz() is 0 and the delays
-//    return at once (they are never silently wrong: check tsc_hz()).
+//  - calibrate() runs in platform_init against the first reference that
+//    works, in this order: the ACPI PM timer, the HPET (each measured, and
+//    refused when it does not tick: lib/timer/reference.h), then the rates
+//    CPUID states: the hypervisor's leaf 0x40000010, leaf 0x15, leaf 0x16.
+//    tsc_source() says which; calibration_attempts() says why each one
+//    before it was not used. Until then, and on a machine with none of
+//    them, tsc_hz() is 0 and the delays return at once (they are never
+//    silently wrong: check tsc_hz()); wait_until() then counts PAUSEs.
 //  - The TSC is assumed invariant and synchronised across CPUs, as on
 //    every CPU with CPUID.80000007H:EDX[8] (Intel SDM vol.3 §18.17.1);
 //    invariant_tsc() says whether the CPU claims it.
@@ -13,14 +17,24 @@
 //    longer when the vCPU is preempted.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+
+#include "timer/reference.h"
 
 namespace timer {
 
-enum class TscSource : uint8_t { none, pm_timer, hpet, cpuid };
+enum class TscSource : uint8_t { none, pm_timer, hpet, hypervisor_leaf, cpuid_15h, cpuid_16h };
 const char* tsc_source_str(TscSource s);
 
 void calibrate();
+
+// Every reference in calibrate()'s order, and what became of it.
+struct Attempt {
+  TscSource source;
+  Outcome outcome;
+};
+size_t calibration_attempts(const Attempt** out);
 uint64_t tsc_hz();
 TscSource tsc_source();
 bool invariant_tsc();
@@ -35,8 +49,17 @@ void udelay(uint64_t us);
 void mdelay(uint64_t ms);
 
 // Spins until `done()` or `timeout_ns` passes; true when done() held.
+// Without a calibrated TSC the bound is one PAUSE per nanosecond, which
+// errs on the long side (a PAUSE takes several cycles).
 template <typename F>
 bool wait_until(F&& done, uint64_t timeout_ns) {
+  if (tsc_hz() == 0) {
+    for (uint64_t i = 0; i < timeout_ns; ++i) {
+      if (done()) return true;
+      asm volatile("pause");
+    }
+    return done();
+  }
   const uint64_t end = now_ns() + timeout_ns;
   for (;;) {
     if (done()) return true;

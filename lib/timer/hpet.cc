@@ -11,6 +11,7 @@ constinit uint64_t base_ = 0;
 constinit uint64_t period = 0;
 constinit unsigned ntimers = 0;
 constinit bool wide = false;
+constinit const char* why_absent = "no ACPI HPET table";
 
 }  // namespace
 
@@ -24,14 +25,20 @@ void write(uint32_t offset, uint64_t value) {
 
 bool init(uint64_t address) {
   base_ = 0;
-  if (address == 0 || (address & 7)) return false;
+  if (address == 0 || (address & 7) || address >= (1ull << 32)) {
+    why_absent = "the HPET table gives a zero, misaligned or unmapped address";
+    return false;
+  }
   base_ = address;
   const uint64_t caps = read(reg::kCapabilities);
   const uint64_t p = caps >> cap::kPeriodShift;
   if (caps == ~0ull || p == 0 || p > kMaxPeriodFs) {
+    why_absent = caps == ~0ull ? "its capabilities read all ones (no HPET there)"
+                               : "its period is 0 or above 100 ns";
     base_ = 0;
     return false;
   }
+  why_absent = nullptr;
   period = p;
   ntimers = ((caps >> cap::kTimersShift) & 0x1f) + 1;
   wide = caps & cap::kCounter64;
@@ -44,6 +51,7 @@ bool init(uint64_t address) {
 }
 
 bool present() { return base_ != 0; }
+const char* absent_reason() { return why_absent; }
 uint64_t base() { return base_; }
 uint64_t period_fs() { return period; }
 uint64_t frequency() { return period ? kFsPerSecond / period : 0; }

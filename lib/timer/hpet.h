@@ -49,9 +49,13 @@ constexpr unsigned kRouteCapShift = 32;  // Tn_INT_ROUTE_CAP: allowed I/O APIC i
 
 // Takes the HPET at `address` (from the ACPI HPET table), checks that its
 // period is plausible (§2.3.4: nonzero, at most 100 ns) and starts the main
-// counter. False when there is none or it is unusable.
+// counter. False when there is none or it is unusable: address 0,
+// misaligned, or above 4 GiB (the boot page tables map the device hole
+// below 4 GiB only), or capabilities that read all ones.
 bool init(uint64_t address);
 bool present();
+// Why present() is false.
+const char* absent_reason();
 uint64_t base();
 uint64_t period_fs();
 uint64_t frequency();  // Hz

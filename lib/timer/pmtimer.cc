@@ -9,13 +9,28 @@ constinit bool have = false;
 constinit bool in_io = true;
 constinit uint64_t addr = 0;
 constinit uint32_t mask = 0xffffff;
+constinit const char* why_absent = "no usable FADT";
 
 }  // namespace
 
 bool init(const acpi::PmTimer& t) {
-  have = t.present && t.address != 0;
-  // An I/O port address beyond 16 bits is a firmware bug, not a port.
-  if (have && t.io && t.address > 0xffff) have = false;
+  have = false;
+  if (!t.present || t.address == 0) {
+    why_absent = "the FADT names no PM timer block";
+    return false;
+  }
+  // An I/O port address beyond 16 bits is a firmware bug, not a port; the
+  // boot page tables map the device hole below 4 GiB, not MMIO above it.
+  if (t.io && t.address > 0xffff) {
+    why_absent = "the FADT gives an I/O port beyond 0xffff";
+    return false;
+  }
+  if (!t.io && (t.address >= (1ull << 32) || (t.address & 3))) {
+    why_absent = "the FADT gives a misaligned or unmapped MMIO address";
+    return false;
+  }
+  have = true;
+  why_absent = nullptr;
   in_io = t.io;
   addr = t.address;
   mask = t.is_32bit ? 0xffffffffu : 0xffffffu;
@@ -23,6 +38,7 @@ bool init(const acpi::PmTimer& t) {
 }
 
 bool present() { return have; }
+const char* absent_reason() { return why_absent; }
 unsigned bits() { return mask == 0xffffffffu ? 32 : 24; }
 bool io() { return in_io; }
 uint64_t address() { return addr; }

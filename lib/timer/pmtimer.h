@@ -11,9 +11,11 @@ namespace timer::pm {
 
 constexpr uint64_t kHz = 3579545;
 
-// Takes the timer from the FADT; false when it has none.
+// Takes the timer from the FADT; false when it has none it can read.
 bool init(const acpi::PmTimer& t);
 bool present();
+// Why present() is false.
+const char* absent_reason();
 unsigned bits();  // 24 or 32
 uint32_t read();  // the raw counter, masked to bits()
 bool io();        // port I/O (else memory-mapped)

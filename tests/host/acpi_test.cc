@@ -25,6 +25,12 @@ class FakeMemory {
     next_ += data.size();
     return pa;
   }
+  // At the very end, so that a read past `data` is out of bounds.
+  PhysAddr put_last(const std::vector<uint8_t>& data) {
+    const size_t off = bytes_.size() - data.size();
+    std::memcpy(&bytes_[off], data.data(), data.size());
+    return PhysAddr(kBase + off);
+  }
   uint8_t* at(PhysAddr pa) { return &bytes_[pa.value - kBase]; }
 
  private:
@@ -410,6 +416,211 @@ TEST(Acpi, McfgLengthNotMultipleOfEntry) {
   EXPECT_EQ(info.count, 1u);
   EXPECT_EQ(info.regions[0].segment + 0u, 1);
   EXPECT_EQ(problems.count, 1u);
+}
+
+// ---- Tables as other firmware publishes them ----
+
+// A minimal MADT: one enabled CPU and one I/O APIC, no interrupt source
+// overrides (firmware for machines without a legacy PIT-on-IRQ2 wiring, and
+// many hypervisors, give none).
+std::vector<uint8_t> madt_without_overrides() {
+  return table("APIC", madt_body({entry(MadtLocalApic{{0, 8}, 0, 0, lapic_flags::kEnabled}),
+                                  entry(MadtIoApic{{1, 12}, 1, 0, 0xfec00000, 0})},
+                                 0));
+}
+
+// An ACPI 1.0 FADT: the PM timer only in PM_TMR_BLK, 24 bits.
+std::vector<uint8_t> fadt_v1(uint32_t pm_port) {
+  Fadt f{};
+  f.pm_tmr_blk = pm_port;
+  f.pm_tmr_len = 4;
+  f.sci_int = 9;
+  std::vector<uint8_t> v;
+  append(v, f);
+  v.resize(116);
+  SdtHeader* h = reinterpret_cast<SdtHeader*>(v.data());
+  std::memcpy(h->signature, "FACP", 4);
+  h->length = 116;
+  h->revision = 1;
+  fix_checksum(v);
+  return v;
+}
+
+// ACPI 1.0 firmware: a 20-byte revision-0 RSDP (at the very end of memory,
+// so reading the 2.0 fields would go out of bounds) and an RSDT listing
+// only a FADT and a MADT: no XSDT, no HPET, MCFG or SPCR.
+TEST(Acpi, Revision0RsdpWithOnlyAnRsdt) {
+  FakeMemory mem;
+  const PhysAddr facp = mem.put(fadt_v1(0x408));
+  const PhysAddr apic = mem.put(madt_without_overrides());
+  const PhysAddr rsdt = mem.put(root("RSDT", {facp, apic}));
+  const std::vector<uint8_t> r = rsdp(0, static_cast<uint32_t>(rsdt.value), 0);
+  ASSERT_EQ(r.size(), kRsdpV1Size);
+  const PhysAddr rsdp_pa = mem.put_last(r);
+  Problems problems;
+  Tables t;
+  ASSERT_TRUE(t.init(mem.access(), rsdp_pa, &problems));
+  EXPECT_EQ(problems.count, 0u);
+  EXPECT_FALSE(t.uses_xsdt());
+  EXPECT_EQ(t.revision(), 0);
+  EXPECT_EQ(t.count(), 2u);
+  for (const char* absent : {"HPET", "MCFG", "SPCR", "XSDT"})
+    EXPECT_EQ(t.find(absent), nullptr) << absent;
+
+  FadtInfo fadt;
+  ASSERT_TRUE(parse_fadt(t.find("FACP"), &fadt, &problems));
+  EXPECT_TRUE(fadt.pm_timer.present);
+  EXPECT_TRUE(fadt.pm_timer.io);
+  EXPECT_EQ(fadt.pm_timer.address, 0x408u);
+  EXPECT_FALSE(fadt.pm_timer.is_32bit);
+  EXPECT_FALSE(fadt.reset_supported);
+
+  MadtInfo madt;
+  ASSERT_TRUE(parse_madt(t.find("APIC"), &madt, &problems));
+  EXPECT_EQ(madt.cpu_count, 1u);
+  EXPECT_EQ(madt.override_count, 0u);
+  EXPECT_FALSE(madt.pcat_compat);
+  EXPECT_EQ(problems.count, 0u);
+}
+
+// A 2.0 RSDP whose XSDT address is 0 (seen on firmware that fills in the
+// 2.0 layout but builds only an RSDT): the RSDT serves, with no problem.
+TEST(Acpi, Revision2RsdpWithoutXsdt) {
+  FakeMemory mem;
+  const PhysAddr facp = mem.put(fadt_v1(0x408));
+  const PhysAddr rsdt = mem.put(root("RSDT", {facp}));
+  const PhysAddr rsdp_pa = mem.put(rsdp(2, static_cast<uint32_t>(rsdt.value), 0));
+  Problems problems;
+  Tables t;
+  ASSERT_TRUE(t.init(mem.access(), rsdp_pa, &problems));
+  EXPECT_EQ(problems.count, 0u);
+  EXPECT_FALSE(t.uses_xsdt());
+  EXPECT_NE(t.find("FACP"), nullptr);
+}
+
+// The FADT's length by revision: 1 (ACPI 1.0) ends after the flags; 2 adds
+// the reset register; 3 and 4 (ACPI 2.0, 3.0) the X_ blocks; 5 the sleep
+// registers; 6 the hypervisor vendor id.
+struct FadtShape {
+  uint8_t revision;
+  uint32_t length;
+};
+constexpr FadtShape kFadtShapes[] = {{1, 116}, {2, 129}, {3, 244}, {4, 244}, {5, 268}, {6, 276}};
+
+std::vector<uint8_t> fadt_rev(Fadt f, const FadtShape& shape) {
+  f.header.revision = shape.revision;
+  std::vector<uint8_t> t = fadt(f, shape.length);
+  reinterpret_cast<SdtHeader*>(t.data())->revision = shape.revision;
+  fix_checksum(t);
+  return t;
+}
+
+TEST(Acpi, FadtEveryRevisionWithXFieldsZeroUsesPmTmrBlk) {
+  Fadt f{};
+  f.pm_tmr_blk = 0xb008;
+  f.pm_tmr_len = 4;
+  f.flags = fadt_flags::kTmrValExt;
+  for (const FadtShape& shape : kFadtShapes) {
+    const std::vector<uint8_t> t = fadt_rev(f, shape);
+    Problems problems;
+    FadtInfo info;
+    ASSERT_TRUE(parse_fadt(reinterpret_cast<const SdtHeader*>(t.data()), &info, &problems))
+        << "revision " << int(shape.revision);
+    EXPECT_TRUE(info.pm_timer.present) << int(shape.revision);
+    EXPECT_TRUE(info.pm_timer.io) << int(shape.revision);
+    EXPECT_EQ(info.pm_timer.address, 0xb008u) << int(shape.revision);
+    EXPECT_TRUE(info.pm_timer.is_32bit) << int(shape.revision);
+    EXPECT_EQ(problems.count, 0u);
+  }
+}
+
+TEST(Acpi, FadtXPmTmrBlkPastTheTableEndIsIgnored) {
+  // The X_ block is filled in but lies beyond the table's length: a short
+  // table (revision 1 or 2) has no such field, whatever the bytes after it.
+  Fadt f{};
+  f.pm_tmr_blk = 0xb008;
+  f.pm_tmr_len = 4;
+  f.x_pm_tmr_blk = Gas{kSystemIo, 32, 0, 3, 0x608};
+  for (const FadtShape& shape : kFadtShapes) {
+    const std::vector<uint8_t> t = fadt_rev(f, shape);
+    Problems problems;
+    FadtInfo info;
+    ASSERT_TRUE(parse_fadt(reinterpret_cast<const SdtHeader*>(t.data()), &info, &problems));
+    const bool has_x = shape.length > __builtin_offsetof(Fadt, x_pm_tmr_blk) + sizeof(Gas) - 1;
+    EXPECT_EQ(info.pm_timer.address, has_x ? 0x608u : 0xb008u) << int(shape.revision);
+  }
+}
+
+TEST(Acpi, FadtUnusableXPmTmrBlkFallsBackToLegacy) {
+  Fadt f{};
+  f.pm_tmr_blk = 0xb008;
+  f.pm_tmr_len = 4;
+  const Gas unusable[] = {
+      Gas{kPciConfig, 32, 0, 3, 0x608},  // not a space the timer code reads
+      Gas{0x7f, 32, 0, 3, 0x608},        // functional fixed hardware
+      Gas{kSystemIo, 8, 0, 1, 0x608},    // 8 bits cannot hold the counter
+  };
+  for (const Gas& g : unusable) {
+    f.x_pm_tmr_blk = g;
+    const std::vector<uint8_t> t = fadt(f, sizeof(Fadt));
+    Problems problems;
+    FadtInfo info;
+    ASSERT_TRUE(parse_fadt(reinterpret_cast<const SdtHeader*>(t.data()), &info, &problems));
+    EXPECT_TRUE(info.pm_timer.present);
+    EXPECT_TRUE(info.pm_timer.io);
+    EXPECT_EQ(info.pm_timer.address, 0xb008u) << int(g.space_id) << "/" << int(g.bit_width);
+  }
+  // No legacy block either: no timer, rather than one at a bogus address.
+  f.pm_tmr_blk = 0;
+  f.x_pm_tmr_blk = unusable[0];
+  const std::vector<uint8_t> t = fadt(f, sizeof(Fadt));
+  Problems problems;
+  FadtInfo info;
+  ASSERT_TRUE(parse_fadt(reinterpret_cast<const SdtHeader*>(t.data()), &info, &problems));
+  EXPECT_FALSE(info.pm_timer.present);
+}
+
+TEST(Acpi, MadtWithoutOverridesRoutesIsaIrqsIdentically) {
+  const std::vector<uint8_t> t = madt_without_overrides();
+  Problems problems;
+  MadtInfo madt;
+  ASSERT_TRUE(parse_madt(reinterpret_cast<const SdtHeader*>(t.data()), &madt, &problems));
+  ASSERT_EQ(madt.override_count, 0u);
+  ASSERT_EQ(madt.ioapic_count, 1u);
+  for (uint8_t irq : {0, 1, 8, 9, 15}) {
+    const IsaRoute r = isa_route(&madt, irq);
+    EXPECT_EQ(r.gsi, irq);
+    EXPECT_FALSE(r.overridden);
+    EXPECT_FALSE(r.active_low);
+    EXPECT_FALSE(r.level);
+  }
+  // No MADT at all: the same.
+  EXPECT_EQ(isa_route(nullptr, 4).gsi, 4u);
+
+  // With QEMU's overrides: IRQ 0 on GSI 2, IRQ 9 level and active high.
+  const std::vector<uint8_t> q = table(
+      "APIC", madt_body({entry(MadtInterruptOverride{{2, 10}, 0, 0, 2, 0}),
+                         entry(MadtInterruptOverride{{2, 10}, 0, 9, 9, 0xd})}));
+  ASSERT_TRUE(parse_madt(reinterpret_cast<const SdtHeader*>(q.data()), &madt, &problems));
+  EXPECT_EQ(isa_route(&madt, 0).gsi, 2u);
+  EXPECT_TRUE(isa_route(&madt, 0).overridden);
+  EXPECT_TRUE(isa_route(&madt, 9).level);
+  EXPECT_FALSE(isa_route(&madt, 9).active_low);
+  EXPECT_FALSE(isa_route(&madt, 1).overridden);
+}
+
+TEST(Acpi, HpetBlockOutsideMemorySpaceIsNotUsed) {
+  std::vector<uint8_t> body;
+  append(body, uint32_t{0x8086a201});
+  append(body, Gas{kSystemIo, 64, 0, 0, 0xfed00000});
+  append(body, uint8_t{0});
+  append(body, uint16_t{0x80});
+  append(body, uint8_t{0});
+  const std::vector<uint8_t> t = table("HPET", body);
+  Problems problems;
+  HpetInfo info;
+  ASSERT_TRUE(parse_hpet(reinterpret_cast<const SdtHeader*>(t.data()), &info, &problems));
+  EXPECT_EQ(info.address, 0u);
 }
 
 TEST(Acpi, ProblemListBounded) {

@@ -26,3 +26,4 @@ PORTABLE_SRCS += lib/esp/manifest.cc
 PORTABLE_SRCS += lib/esp/vars.cc
 PORTABLE_SRCS += lib/esp/results.cc
 PORTABLE_SRCS += lib/esp/tco.cc
+PORTABLE_SRCS += lib/timer/reference.cc
