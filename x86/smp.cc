@@ -264,6 +264,54 @@ void concurrent_reports() {
          after - before);
 }
 
+// Prefixes are per CPU: an on_cpu call starts from its caller's prefix,
+// and what it pushes shows on its own lines only, not on the caller's,
+// even while both CPUs are inside their scopes at once.
+struct PrefixProbe {
+  char seen_start[64];
+  char seen_inside[64];
+  bool pushed;
+  bool release;
+};
+
+void copy_prefix(char* dst, unsigned n) {
+  const char* p = report_prefix();
+  unsigned i = 0;
+  for (; p[i] && i + 1 < n; ++i) dst[i] = p[i];
+  dst[i] = 0;
+}
+
+void hold_prefix(PrefixProbe* pp) {
+  copy_prefix(pp->seen_start, sizeof(pp->seen_start));
+  ReportPrefix p("ap");
+  copy_prefix(pp->seen_inside, sizeof(pp->seen_inside));
+  __atomic_store_n(&pp->pushed, true, __ATOMIC_RELEASE);
+  // The caller looks at its own prefix now; bounded, so that a caller that
+  // never releases does not hang this CPU.
+  timer::wait_until([&] { return __atomic_load_n(&pp->release, __ATOMIC_ACQUIRE); }, 5'000'000'000);
+}
+
+void per_cpu_prefixes() {
+  if (cpu_count() < 2) {
+    report_skip("per-CPU report prefixes: only one CPU");
+    return;
+  }
+  ReportPrefix p("prefixes");
+  PrefixProbe pp = {};
+  on_cpu_async(1, [](void* a) { hold_prefix(static_cast<PrefixProbe*>(a)); }, &pp);
+  const bool pushed = timer::wait_until([&] { return __atomic_load_n(&pp.pushed, __ATOMIC_ACQUIRE); },
+                                        5'000'000'000);
+  char mine[64];
+  copy_prefix(mine, sizeof(mine));
+  __atomic_store_n(&pp.release, true, __ATOMIC_RELEASE);
+  smp::wait_idle(1);
+  report(pushed, "CPU 1 pushed a prefix of its own");
+  report(!strcmp(pp.seen_start, "prefixes: "), "the call starts from the caller's prefix ('%s')",
+         pp.seen_start);
+  report(!strcmp(pp.seen_inside, "prefixes: ap: "), "CPU 1's push shows on CPU 1 ('%s')", pp.seen_inside);
+  report(!strcmp(mine, "prefixes: "), "and not on CPU 0, while CPU 1 still holds it ('%s')", mine);
+}
+
 unsigned expected_cpus(int argc, char** argv) {
   for (int i = 1; i < argc; ++i)
     if (!strncmp(argv[i], "cpus=", 5)) return static_cast<unsigned>(strtoul(argv[i] + 5, nullptr, 0));
@@ -299,5 +347,6 @@ int main(int argc, char** argv) {
   locking();
   fault_catching();
   concurrent_reports();
+  per_cpu_prefixes();
   return report_summary();
 }

@@ -5,6 +5,8 @@
 #include "rt/console.h"
 #include "rt/exit.h"
 #include "rt/format.h"
+#include "cpu/desc.h"
+#include "rt/string.h"
 #include "smp/percpu.h"
 
 namespace {
@@ -12,11 +14,21 @@ namespace {
 constexpr unsigned kPrefixBuf = 256;
 constexpr unsigned kMaxDepth = 16;
 
-struct ReportState {
-  char prefix[kPrefixBuf];
-  unsigned prefix_len;
-  unsigned depth_marks[kMaxDepth];
+// Prefixes are per CPU: a line carries the prefix of the CPU that prints
+// it. A CPU changes only its own stack, but for report_prefix_hand_over,
+// which writes an idle CPU's.
+struct PrefixStack {
+  char text[kPrefixBuf];
+  unsigned len;
+  unsigned marks[kMaxDepth];
   unsigned depth;
+};
+constinit PrefixStack prefixes[desc::kMaxCpus] = {};
+
+PrefixStack& stack_of(unsigned cpu) { return prefixes[cpu < desc::kMaxCpus ? cpu : 0]; }
+PrefixStack& my_stack() { return stack_of(smp::current_cpu()); }
+
+struct ReportState {
   ReportCounts counts;
   bool summary_printed;
 };
@@ -27,7 +39,7 @@ constinit ReportState st = {};
 constinit smp::CpuLock lock;
 
 void vline(const char* kind, const char* fmt, va_list ap) {
-  printf("%s: %s", kind, st.prefix);
+  printf("%s: %s", kind, my_stack().text);
   vprintf(fmt, ap);
   printf("\n");
 }
@@ -112,31 +124,46 @@ void report_info(const char* fmt, ...) {
 
 void report_prefix_pushf(const char* fmt, ...) {
   smp::CpuLockGuard g(lock);
-  if (st.depth < kMaxDepth) st.depth_marks[st.depth] = st.prefix_len;
-  ++st.depth;
+  PrefixStack& p = my_stack();
+  if (p.depth < kMaxDepth) p.marks[p.depth] = p.len;
+  ++p.depth;
   va_list ap;
   va_start(ap, fmt);
-  unsigned room = kPrefixBuf - st.prefix_len;
-  int n = rt::vsnprintf(st.prefix + st.prefix_len, room, fmt, ap);
+  unsigned room = kPrefixBuf - p.len;
+  int n = rt::vsnprintf(p.text + p.len, room, fmt, ap);
   va_end(ap);
   if (n < 0) n = 0;
   unsigned len = static_cast<unsigned>(n) < room ? static_cast<unsigned>(n) : room - 1;
-  st.prefix_len += len;
-  if (st.prefix_len + 2 < kPrefixBuf) {
-    st.prefix[st.prefix_len++] = ':';
-    st.prefix[st.prefix_len++] = ' ';
+  p.len += len;
+  if (p.len + 2 < kPrefixBuf) {
+    p.text[p.len++] = ':';
+    p.text[p.len++] = ' ';
   }
-  st.prefix[st.prefix_len] = 0;
+  p.text[p.len] = 0;
 }
 
 void report_prefix_push(const char* prefix) { report_prefix_pushf("%s", prefix); }
 
 void report_prefix_pop() {
   smp::CpuLockGuard g(lock);
-  if (st.depth == 0) return;
-  --st.depth;
-  if (st.depth < kMaxDepth) st.prefix_len = st.depth_marks[st.depth];
-  st.prefix[st.prefix_len] = 0;
+  PrefixStack& p = my_stack();
+  if (p.depth == 0) return;
+  --p.depth;
+  if (p.depth < kMaxDepth) p.len = p.marks[p.depth];
+  p.text[p.len] = 0;
+}
+
+const char* report_prefix() { return my_stack().text; }
+
+void report_prefix_hand_over(unsigned cpu) {
+  const unsigned me = smp::current_cpu();
+  if (cpu == me || cpu >= desc::kMaxCpus) return;
+  smp::CpuLockGuard g(lock);
+  const PrefixStack& from = stack_of(me);
+  PrefixStack& to = stack_of(cpu);
+  memcpy(to.text, from.text, from.len + 1);
+  to.len = from.len;
+  to.depth = 0;  // what is handed over cannot be popped by the callee
 }
 
 void report_abort(const char* fmt, ...) {

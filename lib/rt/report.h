@@ -29,6 +29,14 @@ void report_info(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 void report_prefix_push(const char* prefix);
 void report_prefix_pushf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 void report_prefix_pop();
+// The calling CPU's prefix, as its next line will carry it ("a: b: ").
+// Prefixes are per CPU: what one CPU pushes never shows on another's
+// lines. A function that on_cpu runs starts from its caller's prefix as it
+// was when the call was posted.
+const char* report_prefix();
+// For smp's call mailbox: gives CPU `cpu`, which must be idle, the calling
+// CPU's current prefix as the base of its next call.
+void report_prefix_hand_over(unsigned cpu);
 
 // The framework itself broke (not the subject under test): prints
 // "ERROR: ..." and ends the guest with Verdict::error.

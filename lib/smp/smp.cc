@@ -119,6 +119,8 @@ uint32_t post(unsigned cpu, Fn fn, void* arg) {
   PerCpu& t = cpus[cpu];
   t.call_lock.lock();
   wait_ticket(cpu, t.requested);
+  // The call's lines carry the caller's prefix (rt/report.h).
+  report_prefix_hand_over(cpu);
   t.fn = fn;
   t.arg = arg;
   const uint32_t ticket = t.requested + 1;
