@@ -29,6 +29,21 @@ Features features() {
   return f;
 }
 
+bool has(const CpuidBit& b) {
+  const uint32_t max = cpuid(b.leaf & 0x80000000u).eax;
+  if (b.leaf > max) return false;
+  if (b.leaf == 7 && b.subleaf > cpuid(7, 0).eax) return false;
+  const CpuidResult r = cpuid(b.leaf, b.subleaf);
+  uint32_t word = 0;
+  switch (b.reg) {
+    case CpuidReg::eax: word = r.eax; break;
+    case CpuidReg::ebx: word = r.ebx; break;
+    case CpuidReg::ecx: word = r.ecx; break;
+    case CpuidReg::edx: word = r.edx; break;
+  }
+  return (word >> b.bit) & 1;
+}
+
 Hypervisor hypervisor() {
   if (!(cpuid(1).ecx & (1u << 31))) return Hypervisor::none;
   CpuidResult r = cpuid(0x40000000);

@@ -92,6 +92,7 @@ namespace cr4 {
 constexpr uint64_t PAE = 1ull << 5;
 constexpr uint64_t PGE = 1ull << 7;
 constexpr uint64_t OSFXSR = 1ull << 9;
+constexpr uint64_t UMIP = 1ull << 11;  // SDM vol.3 §2.5; reserved without CPUID UMIP
 constexpr uint64_t LA57 = 1ull << 12;
 constexpr uint64_t FSGSBASE = 1ull << 16;
 constexpr uint64_t SMEP = 1ull << 20;
@@ -113,6 +114,36 @@ constexpr uint64_t LME = 1ull << 8;
 constexpr uint64_t LMA = 1ull << 10;
 constexpr uint64_t NXE = 1ull << 11;
 }  // namespace efer
+
+// One CPUID feature flag: where it lives, and its name as the manuals
+// write it, for reports ("CPUID.(EAX=7,ECX=0):ECX[bit 2] UMIP").
+enum class CpuidReg : uint8_t { eax, ebx, ecx, edx };
+struct CpuidBit {
+  uint32_t leaf;
+  uint32_t subleaf;
+  CpuidReg reg;
+  uint8_t bit;
+  const char* name;
+};
+// True when the flag is set; false too when its leaf (or, for leaf 7, its
+// subleaf) is above the maximum the CPU reports, where the SDM says the
+// values are those of the highest leaf, not zero (vol.2A, CPUID).
+bool has(const CpuidBit& b);
+
+// Flags the tests ask about (Intel SDM vol.2A, CPUID, tables 3-8 to 3-10;
+// AMD APM vol.3 appendix E).
+namespace feature {
+constexpr CpuidBit kClflush{1, 0, CpuidReg::edx, 19, "CPUID.1:EDX[bit 19] CLFSH"};
+constexpr CpuidBit kSse{1, 0, CpuidReg::edx, 25, "CPUID.1:EDX[bit 25] SSE"};
+constexpr CpuidBit kSse2{1, 0, CpuidReg::edx, 26, "CPUID.1:EDX[bit 26] SSE2"};
+constexpr CpuidBit kHypervisor{1, 0, CpuidReg::ecx, 31, "CPUID.1:ECX[bit 31] hypervisor"};
+constexpr CpuidBit kClflushopt{7, 0, CpuidReg::ebx, 23,
+                               "CPUID.(EAX=7,ECX=0):EBX[bit 23] CLFLUSHOPT"};
+constexpr CpuidBit kClwb{7, 0, CpuidReg::ebx, 24, "CPUID.(EAX=7,ECX=0):EBX[bit 24] CLWB"};
+constexpr CpuidBit kUmip{7, 0, CpuidReg::ecx, 2, "CPUID.(EAX=7,ECX=0):ECX[bit 2] UMIP"};
+constexpr CpuidBit kWbnoinvd{0x80000008, 0, CpuidReg::ebx, 9,
+                             "CPUID.80000008H:EBX[bit 9] WBNOINVD"};
+}  // namespace feature
 
 // CPUID feature bits used by the framework.
 struct Features {
