@@ -16,11 +16,13 @@
 #include "apic/apic.h"
 #include "cpu/desc.h"
 #include "cpu/exceptions.h"
+#include "cpu/paging.h"
 #include "cpu/processor.h"
 #include "cpu/spinlock.h"
 #include "rt/report.h"
 #include "rt/string.h"
 #include "smp/percpu.h"
+#include "mem/memory.h"
 #include "smp/smp.h"
 #include "timer/clock.h"
 
@@ -312,6 +314,66 @@ void per_cpu_prefixes() {
   report(!strcmp(mine, "prefixes: "), "and not on CPU 0, while CPU 1 still holds it ('%s')", mine);
 }
 
+// TLB shootdown (cpu/paging.h): a PTE that one CPU retargets and flushes
+// is seen retargeted by another CPU in its next call, though that CPU's
+// TLB held the old translation; and the other way round, by the caller
+// once on_cpu returns. Without the shootdown each CPU may keep reading
+// the old frame (SDM vol.3 §4.10.5: a CPU's INVLPG affects its own TLB).
+constexpr uint64_t kShootdownVa = 0x00005b0000000000ull;
+constexpr uint64_t kFrameA = 0x0a0a'5400'0000'000aull, kFrameB = 0x0b0b'5400'0000'000bull;
+
+struct TlbProbe {
+  uint64_t read;
+  PhysAddr retarget;  // when set, the call retargets the PTE to this frame
+};
+
+void retarget_pte(PhysAddr frame) {
+  paging::Translation t;
+  if (!paging::lookup(VirtAddr(kShootdownVa), &t)) report_abort("shootdown page not mapped");
+  *t.entry = (*t.entry & ~paging::kCr3RootMask) | frame.value;
+  paging::flush(VirtAddr(kShootdownVa), kPageSize);
+}
+
+void tlb_probe(TlbProbe* tp) {
+  if (tp->retarget.value) retarget_pte(tp->retarget);
+  tp->read = *reinterpret_cast<volatile uint64_t*>(kShootdownVa);
+}
+
+void tlb_shootdown() {
+  if (cpu_count() < 2) {
+    report_skip("TLB shootdown: only one CPU");
+    return;
+  }
+  ReportPrefix p("shootdown");
+  mem::PageResult a = mem::alloc_pages(1), b = mem::alloc_pages(1);
+  if (!a.ok() || !b.ok()) report_abort("no pages for the shootdown check");
+  *reinterpret_cast<volatile uint64_t*>(a.pa.value) = kFrameA;
+  *reinterpret_cast<volatile uint64_t*>(b.pa.value) = kFrameB;
+  {
+    paging::SavedRange saved(VirtAddr(kShootdownVa), kPageSize);
+    if (paging::map(VirtAddr(kShootdownVa), a.pa, kPageSize, paging::Attr::data()) != paging::MapStatus::ok)
+      report_abort("mapping the shootdown page failed");
+    auto call = [](void* arg) { tlb_probe(static_cast<TlbProbe*>(arg)); };
+    TlbProbe tp = {};
+    on_cpu(1, call, &tp);
+    report(tp.read == kFrameA, "CPU 1 reads the first frame (0x%lx)", tp.read);
+    retarget_pte(b.pa);
+    on_cpu(1, call, &tp);
+    report(tp.read == kFrameB, "CPU 0 retargets the page: CPU 1's next call reads the new frame (0x%lx)",
+           tp.read);
+    const uint64_t here = *reinterpret_cast<volatile uint64_t*>(kShootdownVa);
+    tp.retarget = a.pa;
+    on_cpu(1, call, &tp);
+    const uint64_t after = *reinterpret_cast<volatile uint64_t*>(kShootdownVa);
+    report(here == kFrameB && after == kFrameA,
+           "CPU 1 retargets it back: CPU 0 reads the first frame once on_cpu returns (0x%lx, then 0x%lx)",
+           here, after);
+    saved.restore();
+  }
+  mem::free_pages(a.pa, 1);
+  mem::free_pages(b.pa, 1);
+}
+
 unsigned expected_cpus(int argc, char** argv) {
   for (int i = 1; i < argc; ++i)
     if (!strncmp(argv[i], "cpus=", 5)) return static_cast<unsigned>(strtoul(argv[i] + 5, nullptr, 0));
@@ -348,5 +410,6 @@ int main(int argc, char** argv) {
   fault_catching();
   concurrent_reports();
   per_cpu_prefixes();
+  tlb_shootdown();
   return report_summary();
 }

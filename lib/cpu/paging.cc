@@ -1,6 +1,7 @@
 // The live page table; the contract is in paging.h.
 #include "cpu/paging.h"
 
+#include "cpu/desc.h"
 #include "cpu/processor.h"
 #include "cpu/spinlock.h"
 #include "efi/bootinfo.h"
@@ -8,6 +9,7 @@
 #include "platform/detect.h"
 #include "rt/report.h"
 #include "rt/string.h"
+#include "smp/percpu.h"
 
 namespace paging {
 namespace {
@@ -133,17 +135,19 @@ bool lookup(VirtAddr va, Translation* out) {
   return live().lookup(va, out);
 }
 
-void flush(VirtAddr va, uint64_t size) {
-  const uint64_t first = va.align_down(kPageSize).value;
-  const uint64_t end = (va + size).align_up(kPageSize).value;
-  if (end < first || (end - first) / kPageSize > kInvlpgLimit) {
-    flush_all();
-    return;
-  }
-  for (uint64_t p = first; p < end; p += kPageSize) cpu::invlpg(reinterpret_cast<const void*>(p));
+namespace {
+
+// The TLB generation: every flush on any CPU is a change the others have
+// not seen. seen[cpu] is the last generation that CPU flushed for.
+constinit uint64_t generation = 0;
+constinit uint64_t seen[desc::kMaxCpus] = {};
+
+uint64_t& seen_here() {
+  const unsigned c = smp::current_cpu();
+  return seen[c < desc::kMaxCpus ? c : 0];
 }
 
-void flush_all() {
+void flush_all_here() {
   const uint64_t cr4 = cpu::read_cr4();
   if (cr4 & cpu::cr4::PGE) {
     cpu::write_cr4(cr4 & ~cpu::cr4::PGE);
@@ -151,6 +155,38 @@ void flush_all() {
   } else {
     cpu::write_cr3(cpu::read_cr3());
   }
+}
+
+}  // namespace
+
+void flush(VirtAddr va, uint64_t size) {
+  const uint64_t first = va.align_down(kPageSize).value;
+  const uint64_t end = (va + size).align_up(kPageSize).value;
+  const uint64_t g = __atomic_add_fetch(&generation, 1, __ATOMIC_ACQ_REL);
+  uint64_t& mine = seen_here();
+  // A change another CPU made since this one last flushed needs a full
+  // flush here too.
+  if (mine != g - 1 || end < first || (end - first) / kPageSize > kInvlpgLimit) {
+    flush_all_here();
+  } else {
+    for (uint64_t p = first; p < end; p += kPageSize) cpu::invlpg(reinterpret_cast<const void*>(p));
+  }
+  mine = g;
+}
+
+void flush_all() {
+  const uint64_t g = __atomic_add_fetch(&generation, 1, __ATOMIC_ACQ_REL);
+  flush_all_here();
+  seen_here() = g;
+}
+
+bool catch_up() {
+  const uint64_t g = __atomic_load_n(&generation, __ATOMIC_ACQUIRE);
+  uint64_t& mine = seen_here();
+  if (mine == g) return false;
+  flush_all_here();
+  mine = g;
+  return true;
 }
 
 SavedRange::SavedRange(VirtAddr va, uint64_t size) {

@@ -2,9 +2,19 @@
 // cpu/pagetable.h).
 //
 // Everything here edits the table CR3 points to, through the identity map,
-// with new table pages from mem::alloc_pages, and flushes this CPU's TLB
-// afterwards. Edits serialise on one lock, but the flush is local: a test
-// that changes mappings other CPUs are using must make them flush too.
+// with new table pages from mem::alloc_pages, and flushes the TLBs
+// afterwards. Edits serialise on one lock.
+//
+// Other CPUs (the shootdown): every flush bumps a TLB generation, and a
+// CPU that has not flushed for the newest one flushes its whole TLB before
+// it runs anything more a test gave it: an AP before it takes its next
+// on_cpu call, and the caller of on_cpu, on_cpus or wait_idle as soon as
+// the calls it waited for are done (lib/smp). So a mapping changed between
+// calls, on any CPU, is seen by every CPU in its next call. A CPU in the
+// middle of a call keeps what its TLB holds until that call ends: a test
+// that changes a mapping a running call uses must synchronise with it
+// (end the call, or have it call paging::catch_up()). No IPI is needed,
+// which matters because calls run with interrupts disabled.
 //
 // Paging mode: 4-level, or 5-level when the firmware handed over with
 // CR4.LA57 set. LA57 can only change with paging off (Intel SDM vol.3
@@ -74,6 +84,9 @@ void flush(VirtAddr va, uint64_t size);
 // Every translation, global ones too: CR4.PGE toggled when set, else a CR3
 // reload (SDM vol.3 §4.10.4.1).
 void flush_all();
+// Flushes this CPU's whole TLB if any CPU flushed since it last did (see
+// the shootdown above); true when it did.
+bool catch_up();
 
 // A snapshot of the translations of [va, va+size) (4 KiB aligned), put
 // back when the object dies: mapped pieces are remapped to the same frames

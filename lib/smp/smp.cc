@@ -86,6 +86,7 @@ bool spurious_handler(ExceptionFrame*) { return true; }
     const uint32_t req = __atomic_load_n(&pc->requested, __ATOMIC_ACQUIRE);
     if (req != pc->done) {
       __atomic_store_n(&pc->started, req, __ATOMIC_RELEASE);
+      paging::catch_up();  // mappings changed since this CPU's last call
       pc->fn(pc->arg);
       cpu::cli();
       __atomic_store_n(&pc->done, req, __ATOMIC_RELEASE);
@@ -111,6 +112,7 @@ void wait_ticket(unsigned cpu, uint32_t ticket) {
                  "its wake-up IPI was lost, or it is stuck with interrupts off",
                  cpu, t.apic_id, ticket, kCallPickupTimeoutNs / 1'000'000);
   while (!reached(t.done, ticket)) cpu::pause();
+  paging::catch_up();  // the call may have changed mappings
 }
 
 uint32_t post(unsigned cpu, Fn fn, void* arg) {
