@@ -89,9 +89,13 @@ __attribute__((noinline)) void run_at_cpl3(Run* run, UserFn fn, void* arg, uint6
   const uint64_t rflags =
       (cpu::read_rflags() & ~(kRflagsTf | kRflagsDf | kRflagsNt | kRflagsAc | kRflagsIopl)) |
       kRflagsReserved1;
+  const uint64_t caller_rflags = cpu::read_rflags();
   fault_catcher_push(&run->catcher);
   if (setjmp(&run->catcher.buf) == 0) enter_user(fn, arg, stack_top, rflags);
   fault_catcher_pop(&run->catcher);
+  // The way back takes RFLAGS from the CPL3 frame, where IOPL and IF may
+  // have come from a SYSRET's R11 or a POPF at IOPL 3.
+  cpu::write_rflags(caller_rflags);
 }
 
 }  // namespace

@@ -6,8 +6,9 @@
 // run_user(fn, arg) runs fn(arg) at CPL3 on a stack of its own and comes
 // back at CPL0 with either fn's return value or the fault that ended it
 // (ExInfo, plus CR2 for #PF). Nothing the user code did stays behind: the
-// mappings, CR4 and the gate are put back, and flags it set (AC, DF, TF) do
-// not follow it out.
+// mappings, CR4 and the gate are put back, and the caller's RFLAGS come
+// back with it (nothing the user code set, AC, DF, TF, IOPL or IF, follows
+// it out).
 //
 // How:
 //  - The way out of a normal return is INT kUserReturnVector, whose gate is
