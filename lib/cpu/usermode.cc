@@ -1,6 +1,8 @@
 // CPL3 runs; the contract is in usermode.h.
 #include "cpu/usermode.h"
 
+#include <cstddef>
+
 #include "cpu/desc.h"
 #include "cpu/paging.h"
 #include "cpu/processor.h"
@@ -14,6 +16,8 @@ extern "C" char __image_base[], __image_end[];
 // return gate. RBP is 0 so that a backtrace of a user fault stops here.
 #define STR2(x) #x
 #define STR(x) STR2(x)
+#define USER_DS 0x23
+static_assert(USER_DS == desc::kUserDs);
 asm(".text\n"
     ".type user_entry, @function\n"
     "user_entry:\n"
@@ -23,6 +27,41 @@ asm(".text\n"
     "  ud2\n"
     ".size user_entry, . - user_entry\n");
 extern "C" char user_entry[];
+
+// The 64-bit CPL3 function of run_user_compat (SysV: RDI = const
+// CompatRegs*). The far pointer is m16:32 (far JMP, SDM vol.2A "JMP"),
+// stored before the run; every register, ESP too, is loaded first, since
+// nothing runs in 64-bit mode after the jump.
+asm(".text\n"
+    ".type user_enter_compat, @function\n"
+    "user_enter_compat:\n"
+    "  mov $" STR(USER_DS) ", %eax\n"
+    "  mov %eax, %ds\n"
+    "  mov %eax, %es\n"
+    "  mov 4(%rdi), %ebx\n"
+    "  mov 8(%rdi), %ecx\n"
+    "  mov 12(%rdi), %edx\n"
+    "  mov 16(%rdi), %esi\n"
+    "  mov 24(%rdi), %ebp\n"
+    "  mov 28(%rdi), %esp\n"
+    "  mov 0(%rdi), %eax\n"
+    "  mov 20(%rdi), %edi\n"
+    "  ljmpl *user_compat_target(%rip)\n"
+    ".size user_enter_compat, . - user_enter_compat\n");
+extern "C" char user_enter_compat[];
+
+struct [[gnu::packed]] FarPointer32 {
+  uint32_t offset;
+  uint16_t selector;
+};
+extern "C" {
+constinit FarPointer32 user_compat_target{};
+}
+
+static_assert(offsetof(CompatRegs, eax) == 0 && offsetof(CompatRegs, ebx) == 4 &&
+              offsetof(CompatRegs, ecx) == 8 && offsetof(CompatRegs, edx) == 12 &&
+              offsetof(CompatRegs, esi) == 16 && offsetof(CompatRegs, edi) == 20 &&
+              offsetof(CompatRegs, ebp) == 24 && offsetof(CompatRegs, esp) == 28);
 
 namespace {
 
@@ -153,4 +192,19 @@ UserResult run_user(UserFn fn, void* arg) {
   if (mem::AllocError e = mem::free_pages(stack.pa, kUserStackPages); e != mem::AllocError::none)
     report_abort("run_user: freeing the user stack failed: %s", mem::alloc_error_str(e));
   return out;
+}
+
+bool below_4g(const void* p, uint64_t size) {
+  const uint64_t a = reinterpret_cast<uint64_t>(p);
+  return a + size >= a && a + size <= (1ull << 32);
+}
+
+UserResult run_user_compat(uint32_t entry, const CompatRegs& regs) {
+  if (!below_4g(__image_base, __image_end - __image_base))
+    report_abort("run_user_compat: the image lies above 4 GiB");
+  user_compat_target = {entry, desc::kUserCs32};
+  CompatRegs copy = regs;
+  UserResult r = run_user(reinterpret_cast<UserFn>(user_enter_compat), &copy);
+  r.value = uint32_t(r.value);
+  return r;
 }
