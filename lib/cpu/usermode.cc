@@ -6,6 +6,7 @@
 #include "cpu/desc.h"
 #include "cpu/paging.h"
 #include "cpu/processor.h"
+#include "cpu/regs.h"
 #include "mem/memory.h"
 #include "rt/report.h"
 
@@ -65,13 +66,9 @@ static_assert(offsetof(CompatRegs, eax) == 0 && offsetof(CompatRegs, ebx) == 4 &
 
 namespace {
 
-// RFLAGS bits (Intel SDM vol.1 §3.4.3).
-constexpr uint64_t kRflagsReserved1 = 1ull << 1;
-constexpr uint64_t kRflagsTf = 1ull << 8;
-constexpr uint64_t kRflagsDf = 1ull << 10;
-constexpr uint64_t kRflagsIopl = 3ull << 12;
-constexpr uint64_t kRflagsNt = 1ull << 14;
-constexpr uint64_t kRflagsAc = 1ull << 18;
+// Flags the user code must not hand to the code after the run.
+constexpr uint64_t kUserOnlyFlags =
+    rflags::kTrap | rflags::kDirection | rflags::kNested | rflags::kAlignmentCheck;
 constexpr unsigned kCplMask = 3;
 
 struct Run {
@@ -92,7 +89,7 @@ bool user_return(ExceptionFrame* f) {
   f->regs[Gpr::rsi] = 1;
   f->regs.cs = desc::kKernelCs;
   f->regs.ss = desc::kKernelDs;
-  f->regs.rflags &= ~(kRflagsTf | kRflagsDf | kRflagsNt | kRflagsAc);
+  f->regs.rflags &= ~kUserOnlyFlags;
   f->regs[Gpr::rsp] = active->catcher.buf.regs[6] - 64;
   return true;
 }
@@ -126,8 +123,7 @@ void reload_kernel_data_segments() {
 // until the run is over; the mappings and CR4 are handled by the caller.
 __attribute__((noinline)) void run_at_cpl3(Run* run, UserFn fn, void* arg, uint64_t stack_top) {
   const uint64_t rflags =
-      (cpu::read_rflags() & ~(kRflagsTf | kRflagsDf | kRflagsNt | kRflagsAc | kRflagsIopl)) |
-      kRflagsReserved1;
+      (cpu::read_rflags() & ~(kUserOnlyFlags | rflags::kIopl)) | rflags::kFixed1;
   const uint64_t caller_rflags = cpu::read_rflags();
   fault_catcher_push(&run->catcher);
   if (setjmp(&run->catcher.buf) == 0) enter_user(fn, arg, stack_top, rflags);
