@@ -67,6 +67,7 @@ void set_gate_present(unsigned vector, bool present);
 uint16_t set_test_descriptor(unsigned slot, uint64_t descriptor);
 // Raw descriptor values for tests (Intel SDM vol.3 §3.4.5).
 constexpr uint64_t kDescPresent = 1ull << 47;
+constexpr uint64_t kDescDpl3 = 3ull << 45;
 constexpr uint64_t kDescFlatData = 0x00cf93000000ffffull;  // present, writable, 4 GiB
 
 // The BSP's TSS, with its IST stacks, set up by boot.

@@ -44,6 +44,43 @@ bool has(const CpuidBit& b) {
   return (word >> b.bit) & 1;
 }
 
+Vendor vendor() {
+  CpuidResult r = cpuid(0);
+  const uint32_t words[3] = {r.ebx, r.edx, r.ecx};
+  auto is = [&words](const char (&want)[13]) {
+    for (int i = 0; i < 12; ++i)
+      if (static_cast<char>(words[i / 4] >> (8 * (i % 4))) != want[i]) return false;
+    return true;
+  };
+  if (is("GenuineIntel")) return Vendor::intel;
+  if (is("AuthenticAMD")) return Vendor::amd;
+  if (is("HygonGenuine")) return Vendor::hygon;
+  return Vendor::other;
+}
+
+const char* vendor_str(Vendor v) {
+  switch (v) {
+    case Vendor::intel: return "Intel";
+    case Vendor::amd: return "AMD";
+    case Vendor::hygon: return "Hygon";
+    case Vendor::other: return "other";
+  }
+  return "?";
+}
+
+bool has_sysenter() {
+  if (cpuid(0).eax < 1) return false;
+  CpuidResult l1 = cpuid(1);
+  if (!(l1.edx & (1u << 11))) return false;
+  const uint32_t family = (l1.eax >> 8) & 0xf, model = (l1.eax >> 4) & 0xf,
+                 stepping = l1.eax & 0xf;
+  return !(family == 6 && model < 3 && stepping < 3);
+}
+
+bool has_syscall() {
+  return cpuid(0x80000000).eax >= 0x80000001 && (cpuid(0x80000001).edx & (1u << 11));
+}
+
 Hypervisor hypervisor() {
   if (!(cpuid(1).ecx & (1u << 31))) return Hypervisor::none;
   CpuidResult r = cpuid(0x40000000);

@@ -63,6 +63,9 @@ inline uint64_t read_rflags() {
   asm volatile("pushfq; popq %0" : "=r"(v));
   return v;
 }
+inline void write_rflags(uint64_t v) {
+  asm volatile("pushq %0; popfq" ::"r"(v) : "memory", "cc");
+}
 inline uint64_t read_rsp() {
   uint64_t v;
   asm volatile("mov %%rsp, %0" : "=r"(v));
@@ -108,6 +111,19 @@ constexpr uint32_t kMsrKernelGsBase = 0xc0000102;
 constexpr uint32_t kMsrTscAux = 0xc0000103;
 constexpr uint32_t kMsrApicBase = 0x1b;
 constexpr uint32_t kMsrPat = 0x277;
+// SYSENTER/SYSEXIT (Intel SDM vol.3 §5.8.7) and SYSCALL/SYSRET (SDM vol.3
+// §5.8.8, AMD APM vol.2 §6.1.1) targets and masks.
+constexpr uint32_t kMsrSysenterCs = 0x174;
+constexpr uint32_t kMsrSysenterEsp = 0x175;
+constexpr uint32_t kMsrSysenterEip = 0x176;
+constexpr uint32_t kMsrStar = 0xc0000081;
+constexpr uint32_t kMsrLstar = 0xc0000082;
+constexpr uint32_t kMsrCstar = 0xc0000083;
+constexpr uint32_t kMsrSfmask = 0xc0000084;
+// STAR: SYSCALL CS in bits 47:32, SYSRET CS base in bits 63:48.
+constexpr uint64_t star(uint16_t syscall_cs, uint16_t sysret_cs) {
+  return uint64_t(syscall_cs) << 32 | uint64_t(sysret_cs) << 48;
+}
 namespace efer {
 constexpr uint64_t SCE = 1ull << 0;
 constexpr uint64_t LME = 1ull << 8;
@@ -144,6 +160,20 @@ constexpr CpuidBit kUmip{7, 0, CpuidReg::ecx, 2, "CPUID.(EAX=7,ECX=0):ECX[bit 2]
 constexpr CpuidBit kWbnoinvd{0x80000008, 0, CpuidReg::ebx, 9,
                              "CPUID.80000008H:EBX[bit 9] WBNOINVD"};
 }  // namespace feature
+
+// The CPU vendor, from the CPUID leaf 0 string (SDM vol.2A "CPUID", APM
+// vol.3 §E.3.1): GenuineIntel, AuthenticAMD, HygonGenuine.
+enum class Vendor : uint8_t { intel, amd, hygon, other };
+Vendor vendor();
+const char* vendor_str(Vendor v);
+
+// SYSENTER/SYSEXIT are present: CPUID.1:EDX[11] SEP, except on the early
+// family 6 parts (model < 3, stepping < 3) that set SEP without supporting
+// them (SDM vol.2B "SYSENTER", operation).
+bool has_sysenter();
+// SYSCALL/SYSRET are present: CPUID.80000001H:EDX[11] (on Intel it reads 1
+// only in 64-bit mode, SDM vol.2A "CPUID").
+bool has_syscall();
 
 // CPUID feature bits used by the framework.
 struct Features {

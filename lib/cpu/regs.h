@@ -57,9 +57,22 @@ constexpr size_t kRegsOffCs = 0x90;
 constexpr size_t kRegsOffSs = 0x98;
 constexpr size_t kRegsSize = 0xa0;
 
-// RFLAGS bits the emulation paths consult (Intel SDM vol.1 §3.4.3).
+// RFLAGS bits (Intel SDM vol.1 §3.4.3, vol.3 §2.3; AMD APM vol.2 §3.1.6).
 namespace rflags {
 constexpr uint64_t kCarry = 1ull << 0;
+constexpr uint64_t kFixed1 = 1ull << 1;  // reads as 1
+constexpr uint64_t kParity = 1ull << 2;
+constexpr uint64_t kAdjust = 1ull << 4;
+constexpr uint64_t kZero = 1ull << 6;
+constexpr uint64_t kSign = 1ull << 7;
+constexpr uint64_t kTrap = 1ull << 8;
 constexpr uint64_t kInterrupt = 1ull << 9;
 constexpr uint64_t kDirection = 1ull << 10;
+constexpr uint64_t kOverflow = 1ull << 11;
+constexpr uint64_t kIopl = 3ull << 12;
+constexpr uint64_t kNested = 1ull << 14;
+constexpr uint64_t kResume = 1ull << 16;
+constexpr uint64_t kVirtual8086 = 1ull << 17;
+constexpr uint64_t kAlignmentCheck = 1ull << 18;
+constexpr uint64_t kId = 1ull << 21;
 }  // namespace rflags

@@ -1,9 +1,12 @@
 // CPL3 runs; the contract is in usermode.h.
 #include "cpu/usermode.h"
 
+#include <cstddef>
+
 #include "cpu/desc.h"
 #include "cpu/paging.h"
 #include "cpu/processor.h"
+#include "cpu/regs.h"
 #include "mem/memory.h"
 #include "rt/report.h"
 
@@ -14,6 +17,8 @@ extern "C" char __image_base[], __image_end[];
 // return gate. RBP is 0 so that a backtrace of a user fault stops here.
 #define STR2(x) #x
 #define STR(x) STR2(x)
+#define USER_DS 0x23
+static_assert(USER_DS == desc::kUserDs);
 asm(".text\n"
     ".type user_entry, @function\n"
     "user_entry:\n"
@@ -24,15 +29,46 @@ asm(".text\n"
     ".size user_entry, . - user_entry\n");
 extern "C" char user_entry[];
 
+// The 64-bit CPL3 function of run_user_compat (SysV: RDI = const
+// CompatRegs*). The far pointer is m16:32 (far JMP, SDM vol.2A "JMP"),
+// stored before the run; every register, ESP too, is loaded first, since
+// nothing runs in 64-bit mode after the jump.
+asm(".text\n"
+    ".type user_enter_compat, @function\n"
+    "user_enter_compat:\n"
+    "  mov $" STR(USER_DS) ", %eax\n"
+    "  mov %eax, %ds\n"
+    "  mov %eax, %es\n"
+    "  mov 4(%rdi), %ebx\n"
+    "  mov 8(%rdi), %ecx\n"
+    "  mov 12(%rdi), %edx\n"
+    "  mov 16(%rdi), %esi\n"
+    "  mov 24(%rdi), %ebp\n"
+    "  mov 28(%rdi), %esp\n"
+    "  mov 0(%rdi), %eax\n"
+    "  mov 20(%rdi), %edi\n"
+    "  ljmpl *user_compat_target(%rip)\n"
+    ".size user_enter_compat, . - user_enter_compat\n");
+extern "C" char user_enter_compat[];
+
+struct [[gnu::packed]] FarPointer32 {
+  uint32_t offset;
+  uint16_t selector;
+};
+extern "C" {
+constinit FarPointer32 user_compat_target{};
+}
+
+static_assert(offsetof(CompatRegs, eax) == 0 && offsetof(CompatRegs, ebx) == 4 &&
+              offsetof(CompatRegs, ecx) == 8 && offsetof(CompatRegs, edx) == 12 &&
+              offsetof(CompatRegs, esi) == 16 && offsetof(CompatRegs, edi) == 20 &&
+              offsetof(CompatRegs, ebp) == 24 && offsetof(CompatRegs, esp) == 28);
+
 namespace {
 
-// RFLAGS bits (Intel SDM vol.1 §3.4.3).
-constexpr uint64_t kRflagsReserved1 = 1ull << 1;
-constexpr uint64_t kRflagsTf = 1ull << 8;
-constexpr uint64_t kRflagsDf = 1ull << 10;
-constexpr uint64_t kRflagsIopl = 3ull << 12;
-constexpr uint64_t kRflagsNt = 1ull << 14;
-constexpr uint64_t kRflagsAc = 1ull << 18;
+// Flags the user code must not hand to the code after the run.
+constexpr uint64_t kUserOnlyFlags =
+    rflags::kTrap | rflags::kDirection | rflags::kNested | rflags::kAlignmentCheck;
 constexpr unsigned kCplMask = 3;
 
 struct Run {
@@ -53,7 +89,7 @@ bool user_return(ExceptionFrame* f) {
   f->regs[Gpr::rsi] = 1;
   f->regs.cs = desc::kKernelCs;
   f->regs.ss = desc::kKernelDs;
-  f->regs.rflags &= ~(kRflagsTf | kRflagsDf | kRflagsNt | kRflagsAc);
+  f->regs.rflags &= ~kUserOnlyFlags;
   f->regs[Gpr::rsp] = active->catcher.buf.regs[6] - 64;
   return true;
 }
@@ -87,11 +123,14 @@ void reload_kernel_data_segments() {
 // until the run is over; the mappings and CR4 are handled by the caller.
 __attribute__((noinline)) void run_at_cpl3(Run* run, UserFn fn, void* arg, uint64_t stack_top) {
   const uint64_t rflags =
-      (cpu::read_rflags() & ~(kRflagsTf | kRflagsDf | kRflagsNt | kRflagsAc | kRflagsIopl)) |
-      kRflagsReserved1;
+      (cpu::read_rflags() & ~(kUserOnlyFlags | rflags::kIopl)) | rflags::kFixed1;
+  const uint64_t caller_rflags = cpu::read_rflags();
   fault_catcher_push(&run->catcher);
   if (setjmp(&run->catcher.buf) == 0) enter_user(fn, arg, stack_top, rflags);
   fault_catcher_pop(&run->catcher);
+  // The way back takes RFLAGS from the CPL3 frame, where IOPL and IF may
+  // have come from a SYSRET's R11 or a POPF at IOPL 3.
+  cpu::write_rflags(caller_rflags);
 }
 
 }  // namespace
@@ -149,4 +188,19 @@ UserResult run_user(UserFn fn, void* arg) {
   if (mem::AllocError e = mem::free_pages(stack.pa, kUserStackPages); e != mem::AllocError::none)
     report_abort("run_user: freeing the user stack failed: %s", mem::alloc_error_str(e));
   return out;
+}
+
+bool below_4g(const void* p, uint64_t size) {
+  const uint64_t a = reinterpret_cast<uint64_t>(p);
+  return a + size >= a && a + size <= (1ull << 32);
+}
+
+UserResult run_user_compat(uint32_t entry, const CompatRegs& regs) {
+  if (!below_4g(__image_base, __image_end - __image_base))
+    report_abort("run_user_compat: the image lies above 4 GiB");
+  user_compat_target = {entry, desc::kUserCs32};
+  CompatRegs copy = regs;
+  UserResult r = run_user(reinterpret_cast<UserFn>(user_enter_compat), &copy);
+  r.value = uint32_t(r.value);
+  return r;
 }

@@ -6,8 +6,9 @@
 // run_user(fn, arg) runs fn(arg) at CPL3 on a stack of its own and comes
 // back at CPL0 with either fn's return value or the fault that ended it
 // (ExInfo, plus CR2 for #PF). Nothing the user code did stays behind: the
-// mappings, CR4 and the gate are put back, and flags it set (AC, DF, TF) do
-// not follow it out.
+// mappings, CR4 and the gate are put back, and the caller's RFLAGS come
+// back with it (nothing the user code set, AC, DF, TF, IOPL or IF, follows
+// it out).
 //
 // How:
 //  - The way out of a normal return is INT kUserReturnVector, whose gate is
@@ -65,3 +66,26 @@ UserResult run_user(F&& f) {
   };
   return run_user(tramp, const_cast<void*>(static_cast<const volatile void*>(&f)));
 }
+
+// Compatibility mode at CPL3: 32-bit code in long mode (Intel SDM vol.3
+// §2.2, AMD APM vol.2 §1.2.2), for instructions whose behaviour there
+// differs from 64-bit mode.
+//
+//   UserResult r = run_user_compat(uint32_t(code32_addr), CompatRegs{.ebx = ptr});
+//
+// From 64-bit user mode, DS and ES get desc::kUserDs (the IRET to CPL3
+// left them null, which compatibility mode cannot use), the registers are
+// loaded from `regs`, ESP included, and a far jump enters desc::kUserCs32
+// at `entry`. The 32-bit code ends like run_user's function, by INT
+// kUserReturnVector (value = EAX, zero-extended) or by a fault; it may also
+// leave compatibility mode itself (by far jump or SYSRET) as long as it ends
+// that way. The code, its stack and everything it addresses must lie below
+// 4 GiB, in memory CPL3 may use (the test image, while it runs: see above);
+// run_user_compat aborts if the image lies above 4 GiB. Like run_user, call
+// it from the boot stack: `regs` is copied there for the CPL3 side.
+struct CompatRegs {
+  uint32_t eax = 0, ebx = 0, ecx = 0, edx = 0, esi = 0, edi = 0, ebp = 0, esp = 0;
+};
+UserResult run_user_compat(uint32_t entry, const CompatRegs& regs);
+// True when [p, p + size) lies below 4 GiB, as 32-bit code needs.
+bool below_4g(const void* p, uint64_t size);
