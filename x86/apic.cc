@@ -16,6 +16,7 @@
 #include "apic/apic.h"
 #include "cpu/exceptions.h"
 #include "cpu/processor.h"
+#include "cpu/regs.h"
 #include "rt/expect.h"
 #include "rt/report.h"
 #include "timer/clock.h"
@@ -27,8 +28,6 @@ constexpr uint8_t kVecLowerClass = 0x70;
 constexpr uint8_t kVecHigherClass = 0x90;
 constexpr uint8_t kTimerVec = 0xa0;
 constexpr uint32_t kMsrX2apicVersion = 0x803;  // 0x800 + 0x30 / 16
-constexpr uint64_t kRflagsIf = 1ull << 9;
-
 
 // Hits per vector, and when the last one arrived.
 volatile uint32_t hits[256];
@@ -300,7 +299,7 @@ void timer_deadline() {
 }  // namespace
 
 int main() {
-  if (cpu::read_rflags() & kRflagsIf) cpu::cli();
+  if (cpu::read_rflags() & rflags::kInterrupt) cpu::cli();
   version();
   modes();
   {

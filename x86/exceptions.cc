@@ -12,6 +12,7 @@
 #include "cpu/desc.h"
 #include "cpu/exceptions.h"
 #include "cpu/processor.h"
+#include "cpu/regs.h"
 #include "cpu/usermode.h"
 #include "rt/expect.h"
 #include "rt/report.h"
@@ -19,9 +20,6 @@
 namespace {
 
 constexpr uint64_t kNonCanonical = 0x8000000000000000ull;
-constexpr uint64_t kCr0Ts = 1ull << 3;
-constexpr uint64_t kCr0Ne = 1ull << 5;
-constexpr uint64_t kCr4Osxmmexcpt = 1ull << 10;
 
 void faults() {
   ReportPrefix p("fault");
@@ -47,7 +45,7 @@ void faults() {
   report_fault(catch_fault([] { asm volatile("ud2"); }), ExInfo(Vec::UD), "UD2");
 
   uint64_t cr0 = cpu::read_cr0();
-  cpu::write_cr0(cr0 | kCr0Ts);
+  cpu::write_cr0(cr0 | cpu::cr0::TS);
   ExInfo nm = catch_fault([] { asm volatile("fninit"); });
   cpu::write_cr0(cr0);
   report_fault(nm, ExInfo(Vec::NM), "x87 instruction with CR0.TS set");
@@ -89,7 +87,7 @@ void faults() {
   desc::set_gate_present(13, true);
   report_fault(df, ExInfo(Vec::DF, 0), "#GP through a not-present gate");
 
-  cpu::write_cr0(cr0 | kCr0Ne);
+  cpu::write_cr0(cr0 | cpu::cr0::NE);
   ExInfo mf = catch_fault([] {
     // Unmask x87 zero-divide, divide 1 by 0, and let FWAIT deliver it.
     static const uint16_t cw = 0x037b;
@@ -100,7 +98,7 @@ void faults() {
   report_fault(mf, ExInfo(Vec::MF), "unmasked x87 divide by zero");
 
   uint64_t cr4 = cpu::read_cr4();
-  cpu::write_cr4(cr4 | cpu::cr4::OSFXSR | kCr4Osxmmexcpt);
+  cpu::write_cr4(cr4 | cpu::cr4::OSFXSR | cpu::cr4::OSXMMEXCPT);
   ExInfo xm = catch_fault([] {
     // XMM0/XMM1 are not listed as clobbered: the image is built with
     // -mgeneral-regs-only, so no compiled code keeps values there.
@@ -168,13 +166,12 @@ void registers_preserved() {
 // RFLAGS.AC both set raises #AC(0) (Intel SDM vol.3 §6.15 "Interrupt 17",
 // AMD APM vol.2 §8.2.18); clear either, or run at CPL0, and it does not.
 alignas(16) volatile uint8_t ac_buf[32];
-constexpr uint64_t kRflagsAcBit = 1ull << 18;
 
 uint64_t load_with_ac(uintptr_t addr) {
   uint64_t v;
   asm volatile("pushfq; orq %2, (%%rsp); popfq; movq (%1), %0"
                : "=r"(v)
-               : "r"(addr), "i"(kRflagsAcBit)
+               : "r"(addr), "i"(rflags::kAlignmentCheck)
                : "memory", "cc");
   return v;
 }
@@ -185,7 +182,7 @@ uint64_t load_with_ac_restored(uintptr_t addr) {
   uint64_t v;
   asm volatile("pushfq; pushfq; orq %2, (%%rsp); popfq; movq (%1), %0; popfq"
                : "=r"(v)
-               : "r"(addr), "i"(kRflagsAcBit)
+               : "r"(addr), "i"(rflags::kAlignmentCheck)
                : "memory", "cc");
   return v;
 }
@@ -208,7 +205,7 @@ void alignment_check() {
   report_fault(cpl0, ExInfo(), "CPL0 misaligned load, CR0.AM and RFLAGS.AC set");
   report_fault(no_am.ex, ExInfo(), "CPL3 misaligned load, CR0.AM clear");
   // The CPL3 code returns with AC still set; the way back must clear it.
-  report(aligned.ok() && !(cpu::read_rflags() & kRflagsAcBit),
+  report(aligned.ok() && !(cpu::read_rflags() & rflags::kAlignmentCheck),
          "RFLAGS.AC does not leak out of the CPL3 runs");
 }
 

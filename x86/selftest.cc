@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "cpu/exceptions.h"
+#include "cpu/paging.h"
 #include "cpu/processor.h"
 #include "efi/bootinfo.h"
 #include "rt/console.h"
@@ -66,11 +67,6 @@ void check_argv(int argc, char** argv) {
   }
 }
 
-// Page-fault error code bits (Intel SDM vol.3 §4.7).
-constexpr uint32_t kPfPresent = 1u << 0;
-constexpr uint32_t kPfWrite = 1u << 1;
-constexpr uint32_t kPfFetch = 1u << 4;
-
 void check_faults() {
   ReportPrefix p("faults");
   report_fault(catch_fault([] { asm volatile("ud2"); }), ExInfo(Vec::UD), "ud2");
@@ -85,7 +81,7 @@ void check_faults() {
   volatile uint64_t* null = nullptr;
   report_fault(catch_fault([&] { (void)*null; }), ExInfo(Vec::PF, 0), "read of page 0");
   report(cpu::read_cr2() == 0, "CR2 holds the faulting address 0");
-  report_fault(write_safe(reinterpret_cast<void*>(8), 1), ExInfo(Vec::PF, kPfWrite),
+  report_fault(write_safe(reinterpret_cast<void*>(8), 1), ExInfo(Vec::PF, paging::pf_error::W),
             "write to page 0");
   report(cpu::read_cr2() == 8, "CR2 holds the faulting address 8");
 
@@ -99,7 +95,7 @@ void check_protection() {
   ReportPrefix p("protection");
   auto* code = reinterpret_cast<volatile uint8_t*>(&answer);
   uint8_t before = *code;
-  report_fault(write8_safe(code, 0xcc), ExInfo(Vec::PF, kPfPresent | kPfWrite), "write to code");
+  report_fault(write8_safe(code, 0xcc), ExInfo(Vec::PF, paging::pf_error::P | paging::pf_error::W), "write to code");
   report(*code == before, "code byte unchanged");
 
   if (!boot_info().features.nx) {
@@ -108,7 +104,7 @@ void check_protection() {
   }
   static uint8_t data_ret[16] = {0xc3};
   auto fn = reinterpret_cast<void (*)()>(data_ret);
-  report_fault(catch_fault([&] { fn(); }), ExInfo(Vec::PF, kPfPresent | kPfFetch),
+  report_fault(catch_fault([&] { fn(); }), ExInfo(Vec::PF, paging::pf_error::P | paging::pf_error::ID),
             "execute from data");
 }
 

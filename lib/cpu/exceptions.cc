@@ -2,6 +2,7 @@
 
 #include "cpu/desc.h"
 #include "cpu/processor.h"
+#include "cpu/regs.h"
 #include "rt/console.h"
 #include "rt/exit.h"
 #include "rt/format.h"
@@ -12,12 +13,6 @@ extern "C" char __image_base[], __image_end[], __text_start[], __text_end[];
 extern "C" const int32_t __ex_table_start[], __ex_table_end[];
 
 namespace {
-
-// RFLAGS bits (Intel SDM vol.1 §3.4.3).
-constexpr uint64_t kRflagsTf = 1ull << 8;
-constexpr uint64_t kRflagsDf = 1ull << 10;
-constexpr uint64_t kRflagsNt = 1ull << 14;
-constexpr uint64_t kRflagsAc = 1ull << 18;
 
 constinit ExceptionHandler handlers[256] = {};
 
@@ -75,7 +70,7 @@ bool resume_catcher(ExceptionFrame* f) {
   f->regs.ss = desc::kKernelDs;
   // Trace, alignment-check, direction and nested-task flags set by the code
   // under test must not follow the catcher back out.
-  f->regs.rflags &= ~(kRflagsTf | kRflagsDf | kRflagsNt | kRflagsAc);
+  f->regs.rflags &= ~(rflags::kTrap | rflags::kDirection | rflags::kNested | rflags::kAlignmentCheck);
   f->regs[Gpr::rsp] = catcher->buf.regs[6] - 64;
   return true;
 }

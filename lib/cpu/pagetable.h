@@ -25,6 +25,10 @@
 
 namespace paging {
 
+// CR3 bits 51:12 hold the root; the low bits are PCID or PWT/PCD (SDM vol.3
+// §4.5, table 4-12).
+constexpr uint64_t kCr3RootMask = 0x000ffffffffff000ull;
+
 // Leaf attributes, named; converted to PTE bits by the builder.
 struct Attr {
   bool write = false;

@@ -40,10 +40,6 @@
 
 namespace paging {
 
-// CR3 bits 51:12 hold the root; the low bits are PCID or PWT/PCD (SDM vol.3
-// §4.5, table 4-12).
-constexpr uint64_t kCr3RootMask = 0x000ffffffffff000ull;
-
 // #PF error code bits (Intel SDM vol.3 §4.7, AMD APM vol.2 §8.4.2).
 namespace pf_error {
 constexpr uint32_t P = 1u << 0;     // protection violation (else not present)

@@ -87,6 +87,8 @@ inline void invlpg(const volatile void* p) { asm volatile("invlpg (%0)" ::"r"(p)
 // Control register bits (AMD APM vol.2 §3.1, Intel SDM vol.3 §2.5).
 namespace cr0 {
 constexpr uint64_t PE = 1ull << 0;
+constexpr uint64_t TS = 1ull << 3;
+constexpr uint64_t NE = 1ull << 5;
 constexpr uint64_t WP = 1ull << 16;
 constexpr uint64_t AM = 1ull << 18;
 constexpr uint64_t PG = 1ull << 31;
@@ -95,6 +97,7 @@ namespace cr4 {
 constexpr uint64_t PAE = 1ull << 5;
 constexpr uint64_t PGE = 1ull << 7;
 constexpr uint64_t OSFXSR = 1ull << 9;
+constexpr uint64_t OSXMMEXCPT = 1ull << 10;
 constexpr uint64_t UMIP = 1ull << 11;  // SDM vol.3 §2.5; reserved without CPUID UMIP
 constexpr uint64_t LA57 = 1ull << 12;
 constexpr uint64_t FSGSBASE = 1ull << 16;

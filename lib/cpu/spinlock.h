@@ -13,6 +13,8 @@
 
 #include <cstdint>
 
+#include "cpu/regs.h"
+
 class SpinLock {
  public:
   constexpr SpinLock() = default;
@@ -54,13 +56,12 @@ class IrqSpinGuard {
   }
   ~IrqSpinGuard() {
     l_.unlock();
-    if (flags_ & kRflagsIf) asm volatile("sti" ::: "memory");
+    if (flags_ & rflags::kInterrupt) asm volatile("sti" ::: "memory");
   }
   IrqSpinGuard(const IrqSpinGuard&) = delete;
   IrqSpinGuard& operator=(const IrqSpinGuard&) = delete;
 
  private:
-  static constexpr uint64_t kRflagsIf = 1ull << 9;  // SDM vol.1 §3.4.3
   SpinLock& l_;
   uint64_t flags_;
 };

@@ -8,8 +8,6 @@
 namespace platform {
 namespace {
 
-constexpr uint64_t kCr3RootMask = 0x000ffffffffff000ull;  // SDM vol.3 §4.5, table 4-12
-
 uint64_t* identity(void*, PhysAddr pa) { return reinterpret_cast<uint64_t*>(pa.value); }
 PhysAddr no_alloc(void*) { return PhysAddr(~0ull); }
 
@@ -21,7 +19,7 @@ bool lookup(uint64_t la, paging::Translation* t) {
   pm.enc_mask = private_mask(bi);
   pm.shared_mask = shared_mask(bi);
   const int levels = (cpu::read_cr4() & cpu::cr4::LA57) ? 5 : 4;
-  paging::PageTable pt(pm, PhysAddr((cpu::read_cr3() & kCr3RootMask) & ~pm.enc_mask), levels);
+  paging::PageTable pt(pm, PhysAddr((cpu::read_cr3() & paging::kCr3RootMask) & ~pm.enc_mask), levels);
   return pt.lookup(VirtAddr(la), t);
 }
 

@@ -17,8 +17,6 @@ constinit bool active = false;
 constinit bool backup_active = false;
 constinit ghcb::Page backup = {};
 
-constexpr uint64_t kCr3RootMask = 0x000ffffffffff000ull;
-
 uint64_t* identity(void*, PhysAddr pa) { return reinterpret_cast<uint64_t*>(pa.value); }
 PhysAddr no_alloc(void*) { return PhysAddr(~0ull); }
 
@@ -31,7 +29,7 @@ paging::PageTable live_table() {
   pm.table = identity;
   pm.enc_mask = private_mask(bi);
   const int levels = (cpu::read_cr4() & cpu::cr4::LA57) ? 5 : 4;
-  return paging::PageTable(pm, PhysAddr((cpu::read_cr3() & kCr3RootMask) & ~pm.enc_mask), levels);
+  return paging::PageTable(pm, PhysAddr((cpu::read_cr3() & paging::kCr3RootMask) & ~pm.enc_mask), levels);
 }
 
 bool set_shared_bit(uint64_t va, bool shared) {

@@ -9,6 +9,7 @@
 #include "cpu/exceptions.h"
 #include "cpu/paging.h"
 #include "cpu/processor.h"
+#include "cpu/regs.h"
 #include "efi/bootinfo.h"
 #include "mem/memory.h"
 #include "rt/console.h"
@@ -24,7 +25,6 @@ uint64_t boot_stack_top();
 namespace smp {
 namespace {
 
-constexpr uint64_t kRflagsIf = 1ull << 9;  // SDM vol.1 §3.4.3
 constexpr uint64_t kCr4OsXsave = 1ull << 18;
 constexpr uint32_t kApicIdBroadcast = 0xff;  // xAPIC IDs stop at 0xfe
 
@@ -272,7 +272,7 @@ void CpuLock::unlock() {
   const uint64_t flags = saved_flags_;
   __atomic_store_n(&owner_, ~0u, __ATOMIC_RELAXED);
   lock_.unlock();
-  if (flags & kRflagsIf) cpu::sti();
+  if (flags & rflags::kInterrupt) cpu::sti();
 }
 
 void init(BootInfo& bi) {
