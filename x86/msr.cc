@@ -14,9 +14,6 @@
 
 namespace {
 
-constexpr uint32_t kSysenterCs = 0x174, kSysenterEsp = 0x175, kSysenterEip = 0x176;
-constexpr uint32_t kStar = 0xc0000081, kLstar = 0xc0000082, kCstar = 0xc0000083,
-                   kSfmask = 0xc0000084;
 constexpr uint32_t kTsc = 0x10;
 
 void round_trip(uint32_t msr, const char* name, uint64_t value) {
@@ -36,13 +33,13 @@ void round_trips() {
   ReportPrefix p("round trip");
   round_trip(cpu::kMsrKernelGsBase, "KERNEL_GS_BASE", 0x00007fffdeadb000ull);
   round_trip(cpu::kMsrFsBase, "FS_BASE", 0xffff800012345000ull);
-  round_trip(kSysenterCs, "SYSENTER_CS", 0x10);
-  round_trip(kSysenterEsp, "SYSENTER_ESP", 0xffffffff81000000ull);
-  round_trip(kSysenterEip, "SYSENTER_EIP", 0xffffffff81001000ull);
-  round_trip(kStar, "STAR", 0x0023001000000000ull);
-  round_trip(kLstar, "LSTAR", 0xffffffff81002000ull);
-  round_trip(kCstar, "CSTAR", 0xffffffff81003000ull);
-  round_trip(kSfmask, "SFMASK", 0x47700);
+  round_trip(cpu::kMsrSysenterCs, "SYSENTER_CS", 0x10);
+  round_trip(cpu::kMsrSysenterEsp, "SYSENTER_ESP", 0xffffffff81000000ull);
+  round_trip(cpu::kMsrSysenterEip, "SYSENTER_EIP", 0xffffffff81001000ull);
+  round_trip(cpu::kMsrStar, "STAR", 0x0023001000000000ull);
+  round_trip(cpu::kMsrLstar, "LSTAR", 0xffffffff81002000ull);
+  round_trip(cpu::kMsrCstar, "CSTAR", 0xffffffff81003000ull);
+  round_trip(cpu::kMsrSfmask, "SFMASK", 0x47700);
   round_trip(cpu::kMsrPat, "PAT", 0x0007040600070406ull);
   if (boot_info().features.rdtscp) {
     round_trip(cpu::kMsrTscAux, "TSC_AUX", 0x1234);
@@ -92,9 +89,9 @@ void reserved() {
   if (!e.faulted()) (void)wrmsr_safe(cpu::kMsrEfer, efer);
   gp(tcg, e, "EFER bit 63 (reserved)");
 
-  uint64_t lstar = cpu::rdmsr(kLstar);
-  e = wrmsr_safe(kLstar, 0x8000000000000000ull);
-  if (!e.faulted()) (void)wrmsr_safe(kLstar, lstar);
+  uint64_t lstar = cpu::rdmsr(cpu::kMsrLstar);
+  e = wrmsr_safe(cpu::kMsrLstar, 0x8000000000000000ull);
+  if (!e.faulted()) (void)wrmsr_safe(cpu::kMsrLstar, lstar);
   gp(tcg, e, "non-canonical LSTAR");
 
   uint64_t pat = cpu::rdmsr(cpu::kMsrPat);
