@@ -296,6 +296,24 @@ ExInfo invlpg_safe(const volatile void* addr) {
   return ExInfo::from_raw(ex);
 }
 
+ExInfo write_cr3_safe(uint64_t value) {
+  register uint64_t ex asm("r11") = 0;
+  asm volatile("1: mov %1, %%cr3\n2:\n" EX_TABLE_ENTRY("1b", "2b")
+               : "+r"(ex)
+               : "r"(value)
+               : "memory");
+  return ExInfo::from_raw(ex);
+}
+
+ExInfo invpcid_safe(uint64_t type, const void* descriptor) {
+  register uint64_t ex asm("r11") = 0;
+  asm volatile("1: invpcid (%2), %1\n2:\n" EX_TABLE_ENTRY("1b", "2b")
+               : "+r"(ex)
+               : "r"(type), "r"(descriptor)
+               : "memory");
+  return ExInfo::from_raw(ex);
+}
+
 void exceptions_init() {
   for (auto& h : handlers) h = nullptr;
   catcher() = nullptr;

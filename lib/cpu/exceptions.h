@@ -152,6 +152,9 @@ ExInfo write_cr4_safe(uint64_t value);
 ExInfo write_cr0_safe(uint64_t value);
 ExInfo xsetbv_safe(uint32_t index, uint64_t value);
 ExInfo invlpg_safe(const volatile void* addr);
+ExInfo write_cr3_safe(uint64_t value);
+// INVPCID with a raw type, so that invalid types can be tried too.
+ExInfo invpcid_safe(uint64_t type, const void* descriptor);
 
 // Called by the boot code once the IDT is live.
 void exceptions_init();

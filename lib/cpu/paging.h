@@ -40,6 +40,13 @@
 
 namespace paging {
 
+// With CR4.PCIDE set, CR3[11:0] is the current PCID (SDM vol.3 §4.10.1),
+// and bit 63 of a MOV to CR3 source asks that the new PCID's translations
+// be kept; it is never stored (SDM vol.3 §4.10.4.1, vol.2B "MOV—Move
+// to/from Control Registers"; AMD APM vol.2 §3.1.2).
+constexpr uint64_t kCr3PcidMask = 0xfffull;
+constexpr uint64_t kCr3NoFlush = 1ull << 63;
+
 // #PF error code bits (Intel SDM vol.3 §4.7, AMD APM vol.2 §8.4.2).
 namespace pf_error {
 constexpr uint32_t P = 1u << 0;     // protection violation (else not present)

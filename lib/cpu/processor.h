@@ -101,10 +101,29 @@ constexpr uint64_t OSXMMEXCPT = 1ull << 10;
 constexpr uint64_t UMIP = 1ull << 11;  // SDM vol.3 §2.5; reserved without CPUID UMIP
 constexpr uint64_t LA57 = 1ull << 12;
 constexpr uint64_t FSGSBASE = 1ull << 16;
+// SDM vol.3 §2.5 and §4.10.1; reserved without CPUID PCID, settable only
+// in IA-32e mode with CR3[11:0] = 0.
+constexpr uint64_t PCIDE = 1ull << 17;
 constexpr uint64_t SMEP = 1ull << 20;
 constexpr uint64_t SMAP = 1ull << 21;
 constexpr uint64_t PKE = 1ull << 22;
 }  // namespace cr4
+
+// INVPCID (Intel SDM vol.2B "INVPCID"; AMD APM vol.3 "INVPCID"): the type
+// goes in a register, the 16-byte descriptor in memory.
+namespace invpcid {
+enum class Type : uint64_t {
+  individual_address = 0,         // one address in one PCID, globals kept
+  single_context = 1,             // one PCID, globals kept
+  all_contexts_with_globals = 2,  // every PCID, globals too
+  all_contexts = 3,               // every PCID, globals kept
+};
+struct Descriptor {
+  uint64_t pcid;  // bits 11:0 the PCID, bits 63:12 reserved (must be 0)
+  uint64_t address;
+};
+static_assert(sizeof(Descriptor) == 16);
+}  // namespace invpcid
 
 // MSRs.
 constexpr uint32_t kMsrEfer = 0xc0000080;
@@ -155,7 +174,9 @@ namespace feature {
 constexpr CpuidBit kClflush{1, 0, CpuidReg::edx, 19, "CPUID.1:EDX[bit 19] CLFSH"};
 constexpr CpuidBit kSse{1, 0, CpuidReg::edx, 25, "CPUID.1:EDX[bit 25] SSE"};
 constexpr CpuidBit kSse2{1, 0, CpuidReg::edx, 26, "CPUID.1:EDX[bit 26] SSE2"};
+constexpr CpuidBit kPcid{1, 0, CpuidReg::ecx, 17, "CPUID.1:ECX[bit 17] PCID"};
 constexpr CpuidBit kHypervisor{1, 0, CpuidReg::ecx, 31, "CPUID.1:ECX[bit 31] hypervisor"};
+constexpr CpuidBit kInvpcid{7, 0, CpuidReg::ebx, 10, "CPUID.(EAX=7,ECX=0):EBX[bit 10] INVPCID"};
 constexpr CpuidBit kClflushopt{7, 0, CpuidReg::ebx, 23,
                                "CPUID.(EAX=7,ECX=0):EBX[bit 23] CLFLUSHOPT"};
 constexpr CpuidBit kClwb{7, 0, CpuidReg::ebx, 24, "CPUID.(EAX=7,ECX=0):EBX[bit 24] CLWB"};
