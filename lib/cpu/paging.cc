@@ -147,14 +147,13 @@ uint64_t& seen_here() {
   return seen[c < desc::kMaxCpus ? c : 0];
 }
 
+// Any MOV to CR4 that changes PGE flushes every translation of every PCID,
+// global ones too (SDM vol.3 §4.10.4.1, table 4-19); a CR3 reload would
+// spare globals and, with CR4.PCIDE set, the other PCIDs.
 void flush_all_here() {
   const uint64_t cr4 = cpu::read_cr4();
-  if (cr4 & cpu::cr4::PGE) {
-    cpu::write_cr4(cr4 & ~cpu::cr4::PGE);
-    cpu::write_cr4(cr4);
-  } else {
-    cpu::write_cr3(cpu::read_cr3());
-  }
+  cpu::write_cr4(cr4 ^ cpu::cr4::PGE);
+  cpu::write_cr4(cr4);
 }
 
 }  // namespace

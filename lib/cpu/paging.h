@@ -84,8 +84,8 @@ bool lookup(VirtAddr va, Translation* out);
 // pages, a full flush beyond (SDM vol.3 §4.10.4.1).
 constexpr uint64_t kInvlpgLimit = 64;
 void flush(VirtAddr va, uint64_t size);
-// Every translation, global ones too: CR4.PGE toggled when set, else a CR3
-// reload (SDM vol.3 §4.10.4.1).
+// Every translation of every PCID, global ones too: CR4.PGE toggled (SDM
+// vol.3 §4.10.4.1).
 void flush_all();
 // Flushes this CPU's whole TLB if any CPU flushed since it last did (see
 // the shootdown above); true when it did.
