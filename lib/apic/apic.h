@@ -104,6 +104,12 @@ enum class Divide : uint32_t {
 enum class Mode : uint8_t { disabled, xapic, x2apic, invalid };
 const char* mode_str(Mode m);
 
+// The x2APIC registers' MSR range; outside x2APIC mode any access to it
+// raises #GP (SDM §11.12.1.2).
+constexpr uint32_t kMsrX2apicFirst = 0x800, kMsrX2apicLast = 0x8ff;
+// The x2APIC MSR of the register at xAPIC offset `off`.
+constexpr uint32_t x2apic_msr(uint32_t off) { return kMsrX2apicFirst + off / 16; }
+
 // IA32_TSC_DEADLINE (SDM §11.5.4.1).
 constexpr uint32_t kMsrTscDeadline = 0x6e0;
 

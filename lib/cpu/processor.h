@@ -135,6 +135,25 @@ constexpr uint32_t kMsrApicBase = 0x1b;
 constexpr uint32_t kMsrPat = 0x277;
 // SYSENTER/SYSEXIT (Intel SDM vol.3 §5.8.7) and SYSCALL/SYSRET (SDM vol.3
 // §5.8.8, AMD APM vol.2 §6.1.1) targets and masks.
+// Machine check (SDM vol.3 §16.3; AMD APM vol.2 §9.3): MCG_CAP[7:0] counts
+// the banks, and bank i has CTL, STATUS, ADDR and MISC at 0x400 + 4i.
+constexpr uint32_t kMsrMcgCap = 0x179;
+constexpr uint32_t kMsrMcgStatus = 0x17a;
+constexpr uint32_t kMsrMc0Ctl = 0x400;
+constexpr uint64_t kMcgCapCount = 0xff;
+// MTRRs (SDM vol.3 §12.11.2.1): IA32_MTRRCAP is read-only; IA32_MTRR_DEF_TYPE
+// has the default type in 7:0, FE (bit 10) and E (bit 11), the rest reserved.
+constexpr uint32_t kMsrMtrrCap = 0xfe;
+constexpr uint32_t kMsrMtrrDefType = 0x2ff;
+constexpr uint64_t kMtrrDefTypeValid = 0xcff;
+// Speculation control (SDM vol.4 table 2-2; AMD's "Software Techniques for
+// Managing Speculation"): SPEC_CTRL bits IBRS 0, STIBP 1, SSBD 2; PRED_CMD
+// is write-only, bit 0 IBPB.
+constexpr uint32_t kMsrSpecCtrl = 0x48;
+constexpr uint32_t kMsrPredCmd = 0x49;
+constexpr uint64_t kPredCmdIbpb = 1ull << 0;
+// IA32_XSS: supervisor state components for XSAVES (SDM vol.1 §13.3).
+constexpr uint32_t kMsrXss = 0xda0;
 constexpr uint32_t kMsrSysenterCs = 0x174;
 constexpr uint32_t kMsrSysenterEsp = 0x175;
 constexpr uint32_t kMsrSysenterEip = 0x176;
@@ -171,6 +190,9 @@ bool has(const CpuidBit& b);
 // Flags the tests ask about (Intel SDM vol.2A, CPUID, tables 3-8 to 3-10;
 // AMD APM vol.3 appendix E).
 namespace feature {
+constexpr CpuidBit kMce{1, 0, CpuidReg::edx, 7, "CPUID.1:EDX[bit 7] MCE"};
+constexpr CpuidBit kMtrr{1, 0, CpuidReg::edx, 12, "CPUID.1:EDX[bit 12] MTRR"};
+constexpr CpuidBit kMca{1, 0, CpuidReg::edx, 14, "CPUID.1:EDX[bit 14] MCA"};
 constexpr CpuidBit kClflush{1, 0, CpuidReg::edx, 19, "CPUID.1:EDX[bit 19] CLFSH"};
 constexpr CpuidBit kSse{1, 0, CpuidReg::edx, 25, "CPUID.1:EDX[bit 25] SSE"};
 constexpr CpuidBit kSse2{1, 0, CpuidReg::edx, 26, "CPUID.1:EDX[bit 26] SSE2"};
@@ -183,6 +205,17 @@ constexpr CpuidBit kClwb{7, 0, CpuidReg::ebx, 24, "CPUID.(EAX=7,ECX=0):EBX[bit 2
 constexpr CpuidBit kUmip{7, 0, CpuidReg::ecx, 2, "CPUID.(EAX=7,ECX=0):ECX[bit 2] UMIP"};
 constexpr CpuidBit kWbnoinvd{0x80000008, 0, CpuidReg::ebx, 9,
                              "CPUID.80000008H:EBX[bit 9] WBNOINVD"};
+constexpr CpuidBit kRdpid{7, 0, CpuidReg::ecx, 22, "CPUID.(EAX=7,ECX=0):ECX[bit 22] RDPID"};
+constexpr CpuidBit kRdtscp{0x80000001, 0, CpuidReg::edx, 27, "CPUID.80000001H:EDX[bit 27] RDTSCP"};
+constexpr CpuidBit kIbrsIbpb{7, 0, CpuidReg::edx, 26, "CPUID.(EAX=7,ECX=0):EDX[bit 26] IBRS_IBPB"};
+constexpr CpuidBit kStibp{7, 0, CpuidReg::edx, 27, "CPUID.(EAX=7,ECX=0):EDX[bit 27] STIBP"};
+constexpr CpuidBit kSsbd{7, 0, CpuidReg::edx, 31, "CPUID.(EAX=7,ECX=0):EDX[bit 31] SSBD"};
+constexpr CpuidBit kAmdIbpb{0x80000008, 0, CpuidReg::ebx, 12, "CPUID.80000008H:EBX[bit 12] IBPB"};
+constexpr CpuidBit kAmdIbrs{0x80000008, 0, CpuidReg::ebx, 14, "CPUID.80000008H:EBX[bit 14] IBRS"};
+constexpr CpuidBit kAmdStibp{0x80000008, 0, CpuidReg::ebx, 15,
+                             "CPUID.80000008H:EBX[bit 15] STIBP"};
+constexpr CpuidBit kAmdSsbd{0x80000008, 0, CpuidReg::ebx, 24, "CPUID.80000008H:EBX[bit 24] SSBD"};
+constexpr CpuidBit kXsaves{0xd, 1, CpuidReg::eax, 3, "CPUID.(EAX=0DH,ECX=1):EAX[bit 3] XSAVES"};
 }  // namespace feature
 
 // The CPU vendor, from the CPUID leaf 0 string (SDM vol.2A "CPUID", APM
