@@ -33,7 +33,6 @@
 
 namespace {
 
-constexpr uint32_t kTsc = 0x10;
 
 void round_trip(uint32_t msr, const char* name, uint64_t value) {
   auto old = rdmsr_safe(msr);
@@ -76,11 +75,11 @@ void tsc() {
   ReportPrefix p("tsc");
   bool tcg = known_tcg_difference("IA32_TIME_STAMP_COUNTER is not the RDTSC counter");
   uint64_t before = cpu::rdtsc();
-  uint64_t msr = cpu::rdmsr(kTsc);
+  uint64_t msr = cpu::rdmsr(cpu::kMsrTsc);
   report_xfail(tcg, msr >= before, "IA32_TIME_STAMP_COUNTER (0x%lx) is not behind RDTSC (0x%lx)",
                msr, before);
   uint64_t target = before + (1ull << 40);
-  (void)wrmsr_safe(kTsc, target);
+  (void)wrmsr_safe(cpu::kMsrTsc, target);
   uint64_t after = cpu::rdtsc();
   report_xfail(tcg, after >= target && after - target < (1ull << 36),
                "a write moves the TSC (wrote 0x%lx, RDTSC then read 0x%lx)", target, after);

@@ -76,6 +76,19 @@ inline uint64_t rdtsc() {
   asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
   return lo | uint64_t(hi) << 32;
 }
+// RDTSCP: the TSC, and IA32_TSC_AUX in *aux (SDM vol.2B "RDTSCP").
+inline uint64_t rdtscp(uint32_t* aux) {
+  uint32_t lo, hi, c;
+  asm volatile("rdtscp" : "=a"(lo), "=d"(hi), "=c"(c));
+  *aux = c;
+  return lo | uint64_t(hi) << 32;
+}
+// RDPID: IA32_TSC_AUX (SDM vol.2B "RDPID").
+inline uint64_t rdpid() {
+  uint64_t v;
+  asm volatile("rdpid %0" : "=r"(v));
+  return v;
+}
 inline void cli() { asm volatile("cli" ::: "memory"); }
 inline void sti() { asm volatile("sti" ::: "memory"); }
 inline void pause() { asm volatile("pause"); }
@@ -135,6 +148,10 @@ constexpr uint32_t kMsrApicBase = 0x1b;
 constexpr uint32_t kMsrPat = 0x277;
 // SYSENTER/SYSEXIT (Intel SDM vol.3 §5.8.7) and SYSCALL/SYSRET (SDM vol.3
 // §5.8.8, AMD APM vol.2 §6.1.1) targets and masks.
+// IA32_TIME_STAMP_COUNTER, the counter RDTSC reads, and IA32_TSC_ADJUST,
+// which follows every write of it (SDM vol.3 §18.17, §18.17.3).
+constexpr uint32_t kMsrTsc = 0x10;
+constexpr uint32_t kMsrTscAdjust = 0x3b;
 // Machine check (SDM vol.3 §16.3; AMD APM vol.2 §9.3): MCG_CAP[7:0] counts
 // the banks, and bank i has CTL, STATUS, ADDR and MISC at 0x400 + 4i.
 constexpr uint32_t kMsrMcgCap = 0x179;
@@ -198,6 +215,7 @@ constexpr CpuidBit kSse{1, 0, CpuidReg::edx, 25, "CPUID.1:EDX[bit 25] SSE"};
 constexpr CpuidBit kSse2{1, 0, CpuidReg::edx, 26, "CPUID.1:EDX[bit 26] SSE2"};
 constexpr CpuidBit kPcid{1, 0, CpuidReg::ecx, 17, "CPUID.1:ECX[bit 17] PCID"};
 constexpr CpuidBit kHypervisor{1, 0, CpuidReg::ecx, 31, "CPUID.1:ECX[bit 31] hypervisor"};
+constexpr CpuidBit kTscAdjust{7, 0, CpuidReg::ebx, 1, "CPUID.(EAX=7,ECX=0):EBX[bit 1] IA32_TSC_ADJUST"};
 constexpr CpuidBit kInvpcid{7, 0, CpuidReg::ebx, 10, "CPUID.(EAX=7,ECX=0):EBX[bit 10] INVPCID"};
 constexpr CpuidBit kClflushopt{7, 0, CpuidReg::ebx, 23,
                                "CPUID.(EAX=7,ECX=0):EBX[bit 23] CLFLUSHOPT"};
