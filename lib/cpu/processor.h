@@ -120,6 +120,7 @@ constexpr uint64_t PCIDE = 1ull << 17;
 constexpr uint64_t SMEP = 1ull << 20;
 constexpr uint64_t SMAP = 1ull << 21;
 constexpr uint64_t PKE = 1ull << 22;
+constexpr uint64_t OSXSAVE = 1ull << 18;  // XSETBV/XGETBV enabled (SDM vol.3 §2.5)
 }  // namespace cr4
 
 // INVPCID (Intel SDM vol.2B "INVPCID"; AMD APM vol.3 "INVPCID"): the type
@@ -233,6 +234,12 @@ constexpr CpuidBit kAmdIbrs{0x80000008, 0, CpuidReg::ebx, 14, "CPUID.80000008H:E
 constexpr CpuidBit kAmdStibp{0x80000008, 0, CpuidReg::ebx, 15,
                              "CPUID.80000008H:EBX[bit 15] STIBP"};
 constexpr CpuidBit kAmdSsbd{0x80000008, 0, CpuidReg::ebx, 24, "CPUID.80000008H:EBX[bit 24] SSBD"};
+constexpr CpuidBit kXsave{1, 0, CpuidReg::ecx, 26, "CPUID.1:ECX[bit 26] XSAVE"};
+constexpr CpuidBit kAvx{1, 0, CpuidReg::ecx, 28, "CPUID.1:ECX[bit 28] AVX"};
+constexpr CpuidBit kAvx512f{7, 0, CpuidReg::ebx, 16, "CPUID.(EAX=7,ECX=0):EBX[bit 16] AVX512F"};
+constexpr CpuidBit kXsaveopt{0xd, 1, CpuidReg::eax, 0, "CPUID.(EAX=0DH,ECX=1):EAX[bit 0] XSAVEOPT"};
+constexpr CpuidBit kXsavec{0xd, 1, CpuidReg::eax, 1, "CPUID.(EAX=0DH,ECX=1):EAX[bit 1] XSAVEC"};
+constexpr CpuidBit kXgetbv1{0xd, 1, CpuidReg::eax, 2, "CPUID.(EAX=0DH,ECX=1):EAX[bit 2] XGETBV_ECX_1"};
 constexpr CpuidBit kXsaves{0xd, 1, CpuidReg::eax, 3, "CPUID.(EAX=0DH,ECX=1):EAX[bit 3] XSAVES"};
 }  // namespace feature
 

@@ -1,6 +1,7 @@
 #include "platform/vc.h"
 
 #include "cpu/processor.h"
+#include "cpu/xsave.h"
 #include "platform/insn.h"
 #include "platform/sev.h"
 #include "rt/console.h"
@@ -22,11 +23,6 @@ struct Held {
 };
 constinit Held held[2] = {};
 constinit int depth = 0;
-
-// XCR0 is readable when CR4.OSXSAVE is set (Intel SDM vol.2 XGETBV); CPUID
-// leaf 0xD only needs it then.
-constexpr uint64_t kCr4Osxsave = 1ull << 18;
-constexpr uint64_t kXcr0X87 = 1;
 
 EmulError msr_protocol_cpuid(Regs& regs, VcBackend& b) {
   x86::Insn insn;
@@ -53,12 +49,8 @@ EmulError msr_protocol_cpuid(Regs& regs, VcBackend& b) {
 ghcb::Page& VcBackend::ghcb() { return sev::ghcb_page(); }
 uint64_t VcBackend::ghcb_gpa() { return sev::ghcb_gpa(); }
 void VcBackend::vmgexit() { sev::ghcb_exit(); }
-uint64_t VcBackend::xcr0() {
-  if (!(cpu::read_cr4() & kCr4Osxsave)) return kXcr0X87;
-  uint32_t lo, hi;
-  asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-  return uint64_t{hi} << 32 | lo;
-}
+// CPUID leaf 0xD needs XCR0, readable only with CR4.OSXSAVE (SDM vol.2 XGETBV).
+uint64_t VcBackend::xcr0() { return cpu::current_xcr0(); }
 bool VcBackend::ghcb_ready() { return sev::ghcb_ready(); }
 bool VcBackend::acquire() {
   if (depth == 2) return false;

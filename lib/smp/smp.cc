@@ -9,6 +9,7 @@
 #include "cpu/exceptions.h"
 #include "cpu/paging.h"
 #include "cpu/processor.h"
+#include "cpu/xsave.h"
 #include "cpu/regs.h"
 #include "efi/bootinfo.h"
 #include "mem/memory.h"
@@ -25,7 +26,6 @@ uint64_t boot_stack_top();
 namespace smp {
 namespace {
 
-constexpr uint64_t kCr4OsXsave = 1ull << 18;
 constexpr uint32_t kApicIdBroadcast = 0xff;  // xAPIC IDs stop at 0xfe
 
 // Each AP gets one allocation: its TSS page, then the IST and ring-0
@@ -55,12 +55,6 @@ struct ControlState {
   uint64_t cr0, cr3, cr4, efer, pat, xcr0;
 };
 constinit ControlState bsp_state = {};
-
-uint64_t xgetbv0() {
-  uint32_t lo, hi;
-  asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-  return lo | uint64_t(hi) << 32;
-}
 
 // A usable delay even without a calibrated clock: PAUSE takes at least a
 // few cycles, so 1000 of them per microsecond errs on the long side.
@@ -162,7 +156,7 @@ uint32_t start_cr3() {
   cpu::wrmsr(cpu::kMsrEfer, (cpu::rdmsr(cpu::kMsrEfer) & ~efer_bits) | (bsp_state.efer & efer_bits));
   cpu::write_cr0(bsp_state.cr0);
   cpu::write_cr4(bsp_state.cr4);
-  if (bsp_state.cr4 & kCr4OsXsave)
+  if (bsp_state.cr4 & cpu::cr4::OSXSAVE)
     asm volatile("xsetbv" ::"c"(0), "a"(uint32_t(bsp_state.xcr0)),
                  "d"(uint32_t(bsp_state.xcr0 >> 32)));
   cpu::wrmsr(cpu::kMsrPat, bsp_state.pat);
@@ -306,7 +300,7 @@ void init(BootInfo& bi) {
   bsp_state.cr4 = cpu::read_cr4();
   bsp_state.efer = cpu::rdmsr(cpu::kMsrEfer);
   bsp_state.pat = cpu::rdmsr(cpu::kMsrPat);
-  bsp_state.xcr0 = (bsp_state.cr4 & kCr4OsXsave) ? xgetbv0() : 0;
+  bsp_state.xcr0 = (bsp_state.cr4 & cpu::cr4::OSXSAVE) ? cpu::xgetbv(0) : 0;
 
   const uint64_t blob = ap_trampoline_end - ap_trampoline_start;
   const uint32_t cr3 = start_cr3();
