@@ -4,13 +4,15 @@
 // set, and in EBX/ECX the area sizes for today's XCR0 and for every
 // supported bit; sub-leaf 1 EAX enumerates XSAVEOPT, XSAVEC, XGETBV1 and
 // XSAVES, and sub-leaves i >= 2 each component's size and standard-format
-// offset (SDM vol.1 §13.2, vol.2A "CPUID"; AMD APM vol.3 appendix E.3.10).
-// XSETBV raises #GP(0) at CPL > 0, for ECX != 0, for a bit CPUID does not
+// offset (SDM vol.1 §13.2, vol.2A "CPUID"; AMD APM vol.3 appendix E,
+// CPUID Fn0000_000D). XSETBV raises #GP(0) at CPL > 0, for ECX != 0, for a bit CPUID does not
 // enumerate, for XCR0[0] clear and for AVX without SSE (SDM vol.2B
 // "XSETBV", exceptions), for MPX's two bits apart and for AVX-512's bits
-// 7:5 not all equal or set without AVX and SSE (SDM vol.1 §13.3; APM vol.2
-// §11.5.2); with CR4.OSXSAVE clear XGETBV and XSETBV raise #UD, and
-// CPUID.1:ECX[27] follows CR4.OSXSAVE (SDM vol.2B "XGETBV", "XSETBV").
+// 7:5 not all equal or set without AVX and SSE (SDM vol.1 §13.3; AMD
+// APM vol.2 §11.5 "XSAVE/XRSTOR Instructions"); with CR4.OSXSAVE clear
+// XGETBV, XSETBV and XSAVE raise #UD, and CPUID.1:ECX[27] follows
+// CR4.OSXSAVE (SDM vol.2B "XGETBV", "XSETBV", "XSAVE"). Without
+// CPUID.1:ECX[26] XGETBV must raise #UD and the rest SKIPs.
 // XSAVE, XSAVEOPT, XSAVEC and XSAVES must store what the registers hold,
 // set XSTATE_BV[i] to XINUSE[i] for each requested component, and XRSTOR
 // (XRSTORS) must load it back (SDM vol.1 §13.7-§13.12, vol.2 entries);
@@ -21,7 +23,8 @@
 // demanded); the compacted forms write XCOMP_BV = RFBM | bit 63. XRSTOR
 // with XSTATE_BV[i] clear puts component i in its initial configuration,
 // and one whose header has bytes 23:8 non-zero in the standard form raises
-// #GP(0) (SDM vol.1 §13.8.1). An area that is not 64-byte aligned raises
+// #GP(0) (SDM vol.1 §13.8.1); after XSAVE the whole area is checked
+// against what was loaded, and after XRSTOR the registers themselves. An area that is not 64-byte aligned raises
 // #GP(0) (SDM vol.2 XSAVE "Protected Mode Exceptions"). Finally the state
 // must survive our own exception paths (catch_fault and run_user), which
 // are built with -mgeneral-regs-only and do not save it. The runtime leaves
@@ -327,13 +330,12 @@ void init_and_vzeroupper() {
               unsigned(bv2));
   if (cpu::has(feature::kXgetbv1))
     report(bv2 == !!(inuse & comp::AVX), "XSAVE writes XSTATE_BV[2] as XINUSE[2]");
+  // XSAVE, unlike XSAVEOPT, stores every component of RFBM whatever
+  // XINUSE says (SDM vol.1 §13.7).
   bool upper_zero = true;
   const uint32_t off = cpu::xsave::component_info(2).offset;
-  if (bv2)
-    for (unsigned i = 0; i < 16 * 16; ++i) upper_zero &= area[off + i] == 0;
-  else
-    for (unsigned i = 0; i < 16 * 16; ++i) upper_zero &= area[off + i] == 0xcc;
-  report(upper_zero, "AVX state is initial: %s", bv2 ? "stored as zeros" : "not stored");
+  for (unsigned i = 0; i < cpu::xsave::kAvxBytes; ++i) upper_zero &= area[off + i] == 0;
+  report(upper_zero, "XSAVE stores the upper halves as zeros");
   asm volatile("fninit");
 }
 
@@ -370,7 +372,8 @@ void header_and_alignment() {
       continue;
     }
     ExInfo e = catch_fault([] { cpu::xsave::save(sv, area + 16, comp::X87 | comp::SSE); });
-    report_fault(e, ExInfo(Vec::GP, 0), cpu::xsave::save_name(sv));
+    ReportPrefix q(cpu::xsave::save_name(sv));
+    report_fault(e, ExInfo(Vec::GP, 0), "to base + 16");
   }
 }
 
