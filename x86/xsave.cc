@@ -1,25 +1,38 @@
-// xsave: XCR0, XSETBV's rules, and XSAVE-family round trips of x87, SSE and
-// AVX state (Intel SDM vol.1 ch.13, vol.2 XSAVE/XRSTOR/XSETBV/XGETBV
-// entries; AMD APM vol.2 §11.5).
-//
-// - XCR0 holds only what CPUID.(EAX=0DH,ECX=0):EDX:EAX enumerates, with
-//   bit 0 set (SDM vol.1 §13.3).
-// - XSETBV raises #GP(0) for: bit 0 clear; AVX without SSE; AVX-512 bits
-//   5-7 not all together, or without AVX; a bit CPUID does not enumerate;
-//   ECX other than 0; CPL > 0 (SDM vol.2B "XSETBV", vol.1 §13.3).
-// - With CR4.OSXSAVE clear, XGETBV and XSETBV raise #UD.
-// - XSAVE, XSAVEOPT and XSAVEC (each where CPUID.(0DH,1):EAX enumerates it)
-//   followed by XRSTOR give back the x87 control word, XMM0-15 and (with
-//   AVX enabled) the upper halves of YMM0-15 exactly; XSTATE_BV shows the
-//   components in use, and XSAVEC sets XCOMP_BV bit 63 (SDM vol.1 §13.4.2,
-//   §13.9-13.11). XINUSE (XGETBV with ECX=1, CPUID.(0DH,1):EAX[2]) has a
-//   component's bit set once the component leaves its initial state
-//   (SDM vol.1 §13.6).
-// - An XSAVE area that is not 64-byte aligned gives #GP(0).
-// - The state survives our exception paths: a #UD caught by catch_fault
-//   leaves XMM and YMM as they were.
-// A CPU without XSAVE (CPUID.1:ECX[26]) SKIPs, after checking that setting
-// CR4.OSXSAVE then raises #GP. AVX checks need CPUID.1:ECX[28].
+// xsave: the XSAVE feature set as CPUID leaf 0DH enumerates it, XSETBV's
+// rules, and save/restore round trips of x87, SSE and AVX state. CPUID
+// (EAX=0DH,ECX=0) gives the XCR0 bits in EDX:EAX, with bit 0 (x87) always
+// set, and in EBX/ECX the area sizes for today's XCR0 and for every
+// supported bit; sub-leaf 1 EAX enumerates XSAVEOPT, XSAVEC, XGETBV1 and
+// XSAVES, and sub-leaves i >= 2 each component's size and standard-format
+// offset (SDM vol.1 §13.2, vol.2A "CPUID"; AMD APM vol.3 appendix E,
+// CPUID Fn0000_000D). XSETBV raises #GP(0) at CPL > 0, for ECX != 0, for a bit CPUID does not
+// enumerate, for XCR0[0] clear and for AVX without SSE (SDM vol.2B
+// "XSETBV", exceptions), for MPX's two bits apart and for AVX-512's bits
+// 7:5 not all equal or set without AVX and SSE (SDM vol.1 §13.3; AMD
+// APM vol.2 §11.5 "XSAVE/XRSTOR Instructions"); with CR4.OSXSAVE clear
+// XGETBV, XSETBV and XSAVE raise #UD, and CPUID.1:ECX[27] follows
+// CR4.OSXSAVE (SDM vol.2B "XGETBV", "XSETBV", "XSAVE"). Without
+// CPUID.1:ECX[26] XGETBV must raise #UD and the rest SKIPs.
+// XSAVE, XSAVEOPT, XSAVEC and XSAVES must store what the registers hold,
+// set XSTATE_BV[i] to XINUSE[i] for each requested component, and XRSTOR
+// (XRSTORS) must load it back (SDM vol.1 §13.7-§13.12, vol.2 entries);
+// XINUSE read by XGETBV with ECX=1 is XCR0 & XINUSE, is 1 for a component
+// XRSTOR loaded from memory, and may be 0 only for a component in its
+// initial configuration, as after VZEROUPPER for AVX (SDM vol.1 §13.6,
+// §13.8.3; it is never required to be 0, so that is reported, not
+// demanded); the compacted forms write XCOMP_BV = RFBM | bit 63. XRSTOR
+// with XSTATE_BV[i] clear puts component i in its initial configuration,
+// and one whose header has bytes 23:8 non-zero in the standard form raises
+// #GP(0) (SDM vol.1 §13.8.1); after XSAVE the whole area is checked
+// against what was loaded, and after XRSTOR the registers themselves. An area that is not 64-byte aligned raises
+// #GP(0) (SDM vol.2 XSAVE "Protected Mode Exceptions"). Finally the state
+// must survive our own exception paths (catch_fault and run_user), which
+// are built with -mgeneral-regs-only and do not save it. The runtime leaves
+// CR4.OSXSAVE as the firmware set it (OVMF: clear), so the test sets it and
+// puts CR4 and XCR0 back. Under QEMU's TCG, XSETBV (target/i386/tcg/
+// fpu_helper.c, helper_xsetbv) accepts any enumerated XCR0[7:5] pattern,
+// with or without AVX, so the AVX-512 rules are XFAIL there; TCG enumerates
+// neither XSAVEC nor XSAVES nor AVX512F, so those parts SKIP by CPUID.
 #include <cstdint>
 
 #include "cpu/exceptions.h"
@@ -27,289 +40,398 @@
 #include "cpu/usermode.h"
 #include "cpu/xsave.h"
 #include "rt/expect.h"
-#include "rt/format.h"
 #include "rt/report.h"
 #include "rt/string.h"
 
 namespace {
 
-using namespace cpu::feature;
-namespace xcr0 = cpu::xcr0;
+namespace feature = cpu::feature;
+namespace comp = cpu::xsave::component;
+using cpu::xsave::Save;
 
-constexpr unsigned kAreaSize = 4096;
-alignas(64) uint8_t area[kAreaSize + 64];
-
-// 16 XMM registers, and the upper 128 bits of the 16 YMM registers.
-struct Vectors {
-  uint8_t xmm[16][16];
-  uint8_t ymm_hi[16][16];
+// The vector registers as 32 ZMM-sized slots; x87 as eight 80-bit values.
+struct RegFile {
+  uint16_t fcw;
+  uint32_t mxcsr;
+  uint8_t st[8][10];
+  alignas(64) uint8_t vec[16][32];  // YMM0-15 (the low 16 bytes: XMM)
 };
 
-void fill(Vectors* v, uint8_t seed) {
-  for (unsigned r = 0; r < 16; ++r)
-    for (unsigned b = 0; b < 16; ++b) {
-      v->xmm[r][b] = static_cast<uint8_t>(seed + r * 16 + b);
-      v->ymm_hi[r][b] = static_cast<uint8_t>(0x80 ^ (seed + r * 7 + b * 3));
-    }
-}
-
-#define XMM_ALL(op) \
-  op(0) op(1) op(2) op(3) op(4) op(5) op(6) op(7) op(8) op(9) op(10) op(11) op(12) op(13) op(14) op(15)
-
-void load_xmm(const Vectors& v) {
-#define LOAD(n) asm volatile("movdqu %0, %%xmm" #n ::"m"(v.xmm[n]));
-  XMM_ALL(LOAD)
-#undef LOAD
-}
-void store_xmm(Vectors* v) {
-#define STORE(n) asm volatile("movdqu %%xmm" #n ", %0" : "=m"(v->xmm[n]));
-  XMM_ALL(STORE)
-#undef STORE
-}
-// The upper halves through VINSERTI128/VEXTRACTI128 would need AVX2;
-// VINSERTF128/VEXTRACTF128 are AVX.
-void load_ymm_hi(const Vectors& v) {
-#define LOAD(n) asm volatile("vinsertf128 $1, %0, %%ymm" #n ", %%ymm" #n ::"m"(v.ymm_hi[n]));
-  XMM_ALL(LOAD)
-#undef LOAD
-}
-void store_ymm_hi(Vectors* v) {
-#define STORE(n) asm volatile("vextractf128 $1, %%ymm" #n ", %0" : "=m"(v->ymm_hi[n]));
-  XMM_ALL(STORE)
-#undef STORE
-}
-void clobber_vectors(bool avx) {
-  if (avx) {
-    asm volatile("vzeroall");
-    return;
+void fill(RegFile* r, uint8_t seed) {
+  r->fcw = 0x027f;  // 53-bit precision: not the FNINIT value
+  r->mxcsr = 0x5f83;  // round up, IE and DE flags: not the RESET value
+  for (unsigned i = 0; i < 8; ++i) {
+    for (unsigned b = 0; b < 8; ++b) r->st[i][b] = uint8_t(seed + 13 * i + b);
+    r->st[i][7] |= 0x80;  // integer bit: a normal number
+    r->st[i][8] = uint8_t(0x3f + i);
+    r->st[i][9] = 0x40;  // exponent 0x40xx, positive
   }
-#define ZERO(n) asm volatile("pxor %xmm" #n ", %xmm" #n);
-  XMM_ALL(ZERO)
-#undef ZERO
+  for (unsigned i = 0; i < 16; ++i)
+    for (unsigned b = 0; b < 32; ++b) r->vec[i][b] = uint8_t(seed * 7 + i * 32 + b + 1);
 }
-#undef XMM_ALL
 
-uint16_t fpu_cw() {
-  uint16_t cw;
-  asm volatile("fnstcw %0" : "=m"(cw));
-  return cw;
+#define LD_X(n) "movdqu " #n "*32(%0), %%xmm" #n "\n"
+#define LD_Y(n) "vmovdqu " #n "*32(%0), %%ymm" #n "\n"
+#define ST_X(n) "movdqu %%xmm" #n ", " #n "*32(%0)\n"
+#define ST_Y(n) "vmovdqu %%ymm" #n ", " #n "*32(%0)\n"
+#define ALL16(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11) M(12) M(13) M(14) M(15)
+
+// Loads x87, MXCSR and XMM (with `avx`, the whole YMM) registers.
+void load(const RegFile& r, bool avx) {
+  asm volatile("fninit; fldcw %0" ::"m"(r.fcw));
+  for (int i = 7; i >= 0; --i) asm volatile("fldt %0" ::"m"(r.st[i]));
+  asm volatile("ldmxcsr %0" ::"m"(r.mxcsr));
+  if (avx)
+    asm volatile(ALL16(LD_Y) ::"r"(r.vec) : "memory");
+  else
+    asm volatile(ALL16(LD_X) ::"r"(r.vec) : "memory");
 }
-void set_fpu_cw(uint16_t cw) { asm volatile("fldcw %0" ::"m"(cw)); }
 
-enum class Op { xsave, xsaveopt, xsavec };
-const char* op_str(Op op) {
-  switch (op) {
-    case Op::xsave: return "XSAVE";
-    case Op::xsaveopt: return "XSAVEOPT";
-    case Op::xsavec: return "XSAVEC";
+// Reads them back; the x87 stack is empty afterwards.
+void store(RegFile* r, bool avx) {
+  asm volatile("fnstcw %0" : "=m"(r->fcw));
+  for (unsigned i = 0; i < 8; ++i) asm volatile("fstpt %0" : "=m"(r->st[i]));
+  asm volatile("stmxcsr %0" : "=m"(r->mxcsr));
+  if (avx)
+    asm volatile(ALL16(ST_Y) ::"r"(r->vec) : "memory");
+  else
+    asm volatile(ALL16(ST_X) ::"r"(r->vec) : "memory");
+}
+
+bool same(const RegFile& a, const RegFile& b, bool avx) {
+  if (a.fcw != b.fcw || a.mxcsr != b.mxcsr || memcmp(a.st, b.st, sizeof(a.st))) return false;
+  for (unsigned i = 0; i < 16; ++i)
+    if (memcmp(a.vec[i], b.vec[i], avx ? 32 : 16)) return false;
+  return true;
+}
+
+constexpr unsigned kAreaBytes = 16384;
+alignas(64) uint8_t area[kAreaBytes];
+
+cpu::xsave::AreaStart* hdr(uint8_t* a) { return reinterpret_cast<cpu::xsave::AreaStart*>(a); }
+
+bool has_avx() {
+  return cpu::has(feature::kAvx) && (cpu::xsave::supported_xcr0() & comp::AVX);
+}
+
+void cpuid_checks() {
+  ReportPrefix p("CPUID 0DH");
+  const uint64_t sup = cpu::xsave::supported_xcr0();
+  report(sup & comp::X87, "sub-leaf 0 EDX:EAX (0x%lx) has bit 0 (x87)", sup);
+  report(!!(sup & comp::SSE) == cpu::has(feature::kSse),
+         "bit 1 (SSE) set as %s is", feature::kSse.name);
+  report(!!(sup & comp::AVX) == cpu::has(feature::kAvx), "bit 2 (AVX) set as %s is",
+         feature::kAvx.name);
+  uint32_t max_end = cpu::xsave::kExtendedStart, enabled_end = max_end;
+  const uint64_t xcr0 = cpu::xsave::xgetbv(cpu::xsave::kXcr0);
+  bool sizes_ok = true;
+  for (unsigned i = 2; i < 63; ++i) {
+    if (!(sup & (1ull << i))) continue;
+    const auto c = cpu::xsave::component_info(i);
+    const uint32_t end = c.offset + c.size;
+    const bool ok = !c.supervisor && c.size && c.offset >= cpu::xsave::kExtendedStart;
+    if (!ok) sizes_ok = false;
+    if (end > max_end) max_end = end;
+    if ((xcr0 & (1ull << i)) && end > enabled_end) enabled_end = end;
+    report_info("component %u: %u bytes at %u%s", i, c.size, c.offset,
+                c.align64 ? ", 64-byte aligned when compacted" : "");
   }
-  return "?";
-}
-
-void save(Op op, void* a, uint64_t rfbm) {
-  const uint32_t lo = static_cast<uint32_t>(rfbm), hi = static_cast<uint32_t>(rfbm >> 32);
-  switch (op) {
-    case Op::xsave: asm volatile("xsave64 (%0)" ::"r"(a), "a"(lo), "d"(hi) : "memory"); break;
-    case Op::xsaveopt: asm volatile("xsaveopt64 (%0)" ::"r"(a), "a"(lo), "d"(hi) : "memory"); break;
-    case Op::xsavec: asm volatile("xsavec64 (%0)" ::"r"(a), "a"(lo), "d"(hi) : "memory"); break;
+  report(sizes_ok, "each supported XCR0 component has a size and an offset >= 576");
+  if (sup & comp::AVX) {
+    const auto c = cpu::xsave::component_info(2);
+    report(c.size == cpu::xsave::kAvxBytes, "AVX state is %u bytes (got %u)",
+           cpu::xsave::kAvxBytes, c.size);
   }
-}
-void restore(const void* a, uint64_t rfbm) {
-  asm volatile("xrstor64 (%0)" ::"r"(a), "a"(static_cast<uint32_t>(rfbm)),
-               "d"(static_cast<uint32_t>(rfbm >> 32))
-               : "memory");
-}
-ExInfo save_safe(void* a, uint64_t rfbm) {
-  return catch_fault([&] { save(Op::xsave, a, rfbm); });
-}
-ExInfo restore_safe(const void* a, uint64_t rfbm) {
-  return catch_fault([&] { restore(a, rfbm); });
+  report(cpu::xsave::supported_size() == max_end,
+         "ECX (%u) is the end of the furthest supported component (%u)",
+         cpu::xsave::supported_size(), max_end);
+  report(cpu::xsave::enabled_size() == enabled_end,
+         "EBX (%u) is the end of the furthest component in XCR0 0x%lx (%u)",
+         cpu::xsave::enabled_size(), xcr0, enabled_end);
 }
 
-const cpu::XsaveHeader& header(const void* a) {
-  const uint8_t* base = static_cast<const uint8_t*>(a);
-  return *reinterpret_cast<const cpu::XsaveHeader*>(base + cpu::kXsaveHeaderOffset);
+void gp(bool xfail, uint32_t ecx, uint64_t value, const char* what) {
+  const uint64_t before = cpu::xsave::xgetbv(cpu::xsave::kXcr0);
+  ExInfo e = xsetbv_safe(ecx, value);
+  if (!e && ecx == 0) (void)xsetbv_safe(0, before);
+  report_fault_xfail(xfail, e, ExInfo(Vec::GP, 0), what);
 }
 
-// --- XCR0 and XSETBV --------------------------------------------------------------
-
-void xsetbv_rules(uint64_t supported, uint64_t original) {
+void xsetbv_rules() {
   ReportPrefix p("XSETBV");
-  const uint64_t now = cpu::xgetbv(0);
-  report((now & ~supported) == 0 && (now & xcr0::X87), "XCR0 0x%lx is within CPUID's 0x%lx, x87 set", now,
-         supported);
-  auto gp = [&](uint64_t value, uint32_t index, const char* what) {
-    ExInfo e = xsetbv_safe(index, value);
-    if (!e.faulted()) (void)xsetbv_safe(0, original);
-    report_fault(e, ExInfo(Vec::GP, 0), what);
-  };
-  gp(supported & ~xcr0::X87, 0, "bit 0 (x87) clear");
-  if (supported & xcr0::AVX) gp(xcr0::X87 | xcr0::AVX, 0, "AVX without SSE");
-  if ((supported & xcr0::AVX512) == xcr0::AVX512) {
-    const bool tcg = known_tcg_difference("QEMU 7.2's XSETBV does not check that XCR0 bits 5-7 "
-                                          "(AVX-512) are set together and with AVX");
-    auto gp_xfail = [&](uint64_t value, const char* what) {
-      ExInfo e = xsetbv_safe(0, value);
-      if (!e.faulted()) (void)xsetbv_safe(0, original);
-      report_fault_xfail(tcg, e, ExInfo(Vec::GP, 0), what);
-    };
-    gp_xfail(xcr0::X87 | xcr0::SSE | xcr0::AVX | xcr0::OPMASK, "AVX-512 opmask without the ZMM components");
-    gp_xfail(xcr0::X87 | xcr0::SSE | xcr0::AVX512, "AVX-512 without AVX");
-  } else {
-    report_skip("AVX-512 combinations: CPUID.(EAX=0DH,ECX=0):EAX bits 5-7 not all enumerated");
+  const uint64_t sup = cpu::xsave::supported_xcr0();
+  const uint64_t base = cpu::xsave::xgetbv(cpu::xsave::kXcr0);
+  // Values every CPU with these components accepts; EBX follows XCR0.
+  const uint64_t legal[] = {comp::X87, comp::X87 | comp::SSE,
+                            comp::X87 | comp::SSE | comp::AVX, sup};
+  for (uint64_t v : legal) {
+    if ((v & sup) != v) continue;
+    ExInfo e = xsetbv_safe(0, v);
+    report(!e && cpu::xsave::xgetbv(0) == v, "XCR0 = 0x%lx is accepted and reads back", v);
+    uint32_t end = cpu::xsave::kExtendedStart;
+    for (unsigned i = 2; i < 63; ++i)
+      if (v & (1ull << i)) {
+        auto c = cpu::xsave::component_info(i);
+        if (c.offset + c.size > end) end = c.offset + c.size;
+      }
+    report(cpu::xsave::enabled_size() == end, "then CPUID.(0DH,0):EBX is %u (got %u)", end,
+           cpu::xsave::enabled_size());
   }
-  unsigned bit = 1;
-  while (bit < 63 && (supported & (1ull << bit))) ++bit;
-  char what[64];
-  rt::snprintf(what, sizeof(what), "bit %u, which CPUID does not enumerate", bit);
-  gp(original | (1ull << bit), 0, what);
-  gp(original, 1, "ECX=1 (XCR1 is not writable)");
-  UserResult u = run_user([&] {
-    asm volatile("xsetbv" ::"c"(0), "a"(static_cast<uint32_t>(original)),
-                 "d"(static_cast<uint32_t>(original >> 32)));
+  (void)xsetbv_safe(0, base);
+
+  gp(false, 1, base, "ECX = 1 (XINUSE is read-only)");
+  gp(false, 2, base, "ECX = 2");
+  gp(false, 0, sup & ~comp::X87, "XCR0[0] (x87) clear");
+  if (sup & comp::AVX)
+    gp(false, 0, comp::X87 | comp::AVX, "AVX (bit 2) without SSE (bit 1)");
+  else
+    report_skip("AVX without SSE: CPUID.(0DH,0):EAX[2] is clear");
+  if ((sup & comp::AVX512) == comp::AVX512) {
+    const bool tcg = known_tcg_difference("XSETBV does not check that XCR0[7:5] are all equal "
+                                          "or that they come with AVX");
+    const uint64_t avx = comp::X87 | comp::SSE | comp::AVX;
+    gp(tcg, 0, avx | comp::OPMASK, "opmask (bit 5) without bits 6-7");
+    gp(tcg, 0, avx | comp::ZMM_HI256 | comp::HI16_ZMM, "bits 6-7 without opmask (bit 5)");
+    gp(tcg, 0, comp::X87 | comp::SSE | comp::AVX512, "AVX-512 (bits 7:5) without AVX");
+  } else {
+    report_skip("AVX-512 combinations: CPUID.(0DH,0):EAX[7:5] is not 111b");
+  }
+  if ((sup & comp::MPX) == comp::MPX)
+    gp(false, 0, comp::X87 | comp::BNDREGS, "BNDREGS (bit 3) without BNDCSR (bit 4)");
+  else
+    report_skip("MPX halves: CPUID.(0DH,0):EAX[4:3] is not 11b");
+  unsigned bad = 64;
+  for (unsigned i = 0; i < 64; ++i) {
+    if (sup & (1ull << i)) continue;
+    ExInfo e = xsetbv_safe(0, base | (1ull << i));
+    if (!e) (void)xsetbv_safe(0, base);
+    if (e != ExInfo(Vec::GP, 0) && bad == 64) bad = i;
+  }
+  report(bad == 64, "every bit outside EDX:EAX 0x%lx raises #GP(0)%s", sup,
+         bad == 64 ? "" : " (one did not)");
+  static uint64_t user_value;
+  user_value = base;
+  UserResult u = run_user([] {
+    asm volatile("xsetbv" ::"c"(0), "a"(uint32_t(user_value)), "d"(uint32_t(user_value >> 32)));
   });
   report_fault(u.ex, ExInfo(Vec::GP, 0), "XSETBV at CPL3");
-  report(cpu::xgetbv(0) == original, "XCR0 still 0x%lx after all of these", original);
-}
-
-// --- round trips ----------------------------------------------------------------
-
-void round_trip(Op op, uint64_t enabled, bool avx) {
-  char name[48];
-  rt::snprintf(name, sizeof(name), "%s+XRSTOR", op_str(op));
-  ReportPrefix p(name);
-  uint8_t* a = area;
-  memset(a, 0, kAreaSize);
-  Vectors want, got;
-  fill(&want, static_cast<uint8_t>(0x11 + static_cast<unsigned>(op)));
-  const uint16_t cw0 = fpu_cw(), cw = static_cast<uint16_t>((cw0 & ~0x0c00u) | 0x0c00u);  // RC: truncate
-  set_fpu_cw(cw);
-  load_xmm(want);
-  if (avx) load_ymm_hi(want);
-  save(op, a, enabled);
-  const cpu::XsaveHeader h = header(a);
-  set_fpu_cw(cw0);
-  clobber_vectors(avx);
-  restore(a, enabled);
-  const uint16_t cw_back = fpu_cw();
-  store_xmm(&got);
-  if (avx) store_ymm_hi(&got);
-  set_fpu_cw(cw0);
-  report(cw_back == cw, "the x87 control word comes back (0x%x, want 0x%x)", cw_back, cw);
-  report(!memcmp(got.xmm, want.xmm, sizeof(want.xmm)), "XMM0-15 come back");
-  if (avx)
-    report(!memcmp(got.ymm_hi, want.ymm_hi, sizeof(want.ymm_hi)), "the upper halves of YMM0-15 come back");
-  const uint64_t in_use = xcr0::X87 | xcr0::SSE | (avx ? xcr0::AVX : 0);
-  report((h.xstate_bv & in_use) == in_use && (h.xstate_bv & ~enabled) == 0,
-         "XSTATE_BV 0x%lx has the components in use (0x%lx) and none outside XCR0", h.xstate_bv, in_use);
-  if (op == Op::xsavec)
-    // XCOMP_BV = bit 63 | (XCR0 & RFBM) (SDM vol.1 §13.10).
-    report(h.xcomp_bv == (cpu::kXcompBvCompacted | enabled), "XCOMP_BV 0x%lx: bit 63 and XCR0 & RFBM (0x%lx)",
-           h.xcomp_bv, cpu::kXcompBvCompacted | enabled);
-  else
-    report(h.xcomp_bv == 0, "XCOMP_BV is 0 in the standard format (0x%lx)", h.xcomp_bv);
-}
-
-void xinuse(bool avx) {
-  ReportPrefix p("XINUSE");
-  if (!cpu::has(kXgetbv1)) {
-    report_skip("%s clear", kXgetbv1.name);
-    return;
-  }
-  Vectors v;
-  fill(&v, 0x5c);
-  load_xmm(v);
-  uint64_t in_use = cpu::xgetbv(1);
-  report(in_use & xcr0::SSE, "XINUSE has SSE once XMM registers are non-zero (0x%lx)", in_use);
-  if (avx) {
-    load_ymm_hi(v);
-    in_use = cpu::xgetbv(1);
-    report(in_use & xcr0::AVX, "XINUSE has AVX once the upper YMM halves are non-zero (0x%lx)", in_use);
-    asm volatile("vzeroupper");
-    report_info("after VZEROUPPER XINUSE is 0x%lx (the AVX bit may or may not clear)", cpu::xgetbv(1));
-  }
-}
-
-void alignment(uint64_t enabled) {
-  ReportPrefix p("alignment");
-  uint8_t* odd = area + 8;
-  report_fault(save_safe(odd, enabled), ExInfo(Vec::GP, 0), "XSAVE to an area 8 bytes off 64-byte alignment");
-  save(Op::xsave, area, enabled);
-  memcpy(odd, area, 1024);
-  report_fault(restore_safe(odd, enabled), ExInfo(Vec::GP, 0), "XRSTOR from a misaligned area");
-}
-
-void survives_exceptions(bool avx) {
-  ReportPrefix p("exception path");
-  Vectors want, got;
-  fill(&want, 0xa7);
-  load_xmm(want);
-  if (avx) load_ymm_hi(want);
-  ExInfo e = catch_fault([] { asm volatile("ud2"); });
-  store_xmm(&got);
-  if (avx) store_ymm_hi(&got);
-  report(e == ExInfo(Vec::UD), "a #UD is caught");
-  report(!memcmp(got.xmm, want.xmm, sizeof(want.xmm)), "XMM0-15 unchanged across it");
-  if (avx)
-    report(!memcmp(got.ymm_hi, want.ymm_hi, sizeof(want.ymm_hi)), "the upper YMM halves unchanged across it");
+  UserResult g = run_user([] { return cpu::xsave::xgetbv(0); });
+  report(g.ok() && g.value == base, "XGETBV works at CPL3 (0x%lx)", g.value);
+  report(cpu::xsave::xgetbv(0) == base, "XCR0 back to 0x%lx", base);
 }
 
 void osxsave_clear() {
-  ReportPrefix p("CR4.OSXSAVE=0");
+  ReportPrefix p("CR4.OSXSAVE clear");
   const uint64_t cr4 = cpu::read_cr4();
+  report(cpu::has(feature::kOsxsave), "%s set while CR4.OSXSAVE is", feature::kOsxsave.name);
+  const uint64_t xcr0 = cpu::xsave::xgetbv(0);
   cpu::write_cr4(cr4 & ~cpu::cr4::OSXSAVE);
-  ExInfo g = catch_fault([] { (void)cpu::xgetbv(0); });
-  ExInfo s = xsetbv_safe(0, xcr0::X87);
+  const bool flag = cpu::has(feature::kOsxsave);
+  ExInfo g = cpu::xsave::xgetbv_safe(0).ex;
+  ExInfo s = xsetbv_safe(0, xcr0);
+  ExInfo x = catch_fault([] { cpu::xsave::save(Save::xsave, area, ~0ull); });
   cpu::write_cr4(cr4);
+  report(!flag, "%s clear", feature::kOsxsave.name);
   report_fault(g, ExInfo(Vec::UD), "XGETBV");
   report_fault(s, ExInfo(Vec::UD), "XSETBV");
+  report_fault(x, ExInfo(Vec::UD), "XSAVE");
+  report(cpu::read_cr4() == cr4 && cpu::xsave::xgetbv(0) == xcr0, "CR4 and XCR0 restored");
+}
+
+// XSTATE_BV after a save of `mask` must be XINUSE & mask for the bits saved.
+void check_xstate_bv(const char* what, uint64_t bv, uint64_t mask, uint64_t inuse) {
+  if (cpu::has(feature::kXgetbv1))
+    report((bv & mask) == (inuse & mask), "%s: XSTATE_BV 0x%lx matches XINUSE 0x%lx", what, bv,
+           inuse);
+  report((bv & mask) == mask, "%s: XSTATE_BV 0x%lx has every component not in its initial "
+         "configuration (0x%lx)", what, bv, mask);
+}
+
+void round_trip(Save s) {
+  ReportPrefix p(cpu::xsave::save_name(s));
+  const bool avx = has_avx();
+  const uint64_t mask = comp::X87 | comp::SSE | (avx ? comp::AVX : 0);
+  (void)xsetbv_safe(0, mask);
+  const bool compacted = s == Save::xsavec || s == Save::xsaves;
+  static RegFile want, clobber, got;
+  fill(&want, 0x11);
+  fill(&clobber, 0x5a);
+  memset(area, 0, sizeof(area));
+  load(want, avx);
+  const uint64_t inuse = cpu::has(feature::kXgetbv1) ? cpu::xsave::xgetbv(1) : 0;
+  cpu::xsave::save(s, area, mask);
+  auto* a = hdr(area);
+  check_xstate_bv("after loading a pattern", a->header.xstate_bv, mask, inuse);
+  if (cpu::has(feature::kXgetbv1))
+    report((inuse & ~mask) == 0, "XGETBV(1) 0x%lx is within XCR0 0x%lx", inuse, mask);
+  if (compacted)
+    report(a->header.xcomp_bv == (mask | cpu::xsave::kXcompBvCompacted),
+           "XCOMP_BV 0x%lx is RFBM | bit 63", a->header.xcomp_bv);
+  else
+    report(a->header.xcomp_bv == 0, "XCOMP_BV stays 0 (0x%lx)", a->header.xcomp_bv);
+  bool mem_ok = a->legacy.fcw == want.fcw && a->legacy.mxcsr == want.mxcsr &&
+                a->legacy.ftw == 0xff;
+  for (unsigned i = 0; i < 8; ++i) mem_ok &= !memcmp(a->legacy.st[i], want.st[i], 10);
+  for (unsigned i = 0; i < 16; ++i) mem_ok &= !memcmp(a->legacy.xmm[i], want.vec[i], 16);
+  if (avx) {
+    const uint32_t off = compacted ? cpu::xsave::compacted_offset(mask, 2)
+                                   : cpu::xsave::component_info(2).offset;
+    for (unsigned i = 0; i < 16; ++i) mem_ok &= !memcmp(area + off + 16 * i, want.vec[i] + 16, 16);
+  }
+  report(mem_ok, "the area holds FCW, FTW, ST0-7, MXCSR, XMM%s as loaded", avx ? ", YMM_H" : "");
+  load(clobber, avx);
+  if (s == Save::xsaves)
+    cpu::xsave::xrstors(area, mask);
+  else
+    cpu::xsave::xrstor(area, mask);
+  const uint64_t after = cpu::has(feature::kXgetbv1) ? cpu::xsave::xgetbv(1) : mask;
+  store(&got, avx);
+  report(same(got, want, avx), "%s then reads back the registers", s == Save::xsaves ? "XRSTORS" : "XRSTOR");
+  if (cpu::has(feature::kXgetbv1))
+    report((after & mask) == mask, "XINUSE 0x%lx has every component loaded from memory", after);
+}
+
+void init_and_vzeroupper() {
+  ReportPrefix p("init");
+  const bool avx = has_avx();
+  const uint64_t mask = comp::X87 | comp::SSE | (avx ? comp::AVX : 0);
+  (void)xsetbv_safe(0, mask);
+  static RegFile want, got;
+  fill(&want, 0x23);
+  memset(area, 0, sizeof(area));
+  load(want, avx);
+  auto* a = hdr(area);
+  a->legacy.mxcsr = want.mxcsr ^ 0x6000;  // rounding toward zero
+  a->header.xstate_bv = 0;
+  cpu::xsave::xrstor(area, mask);
+  uint16_t fcw, fsw, env[14];
+  asm volatile("fnstcw %0; fnstsw %1; fnstenv %2" : "=m"(fcw), "=m"(fsw), "=m"(env));
+  store(&got, avx);
+  bool zero = true;
+  for (unsigned i = 0; i < 16; ++i)
+    for (unsigned b = 0; b < (avx ? 32u : 16u); ++b) zero &= got.vec[i][b] == 0;
+  report(fcw == cpu::xsave::kFcwInit && fsw == 0 && env[4] == 0xffff,
+         "XSTATE_BV[0] clear: FCW 0x%x FSW 0x%x FTW 0x%x are FNINIT's", fcw, fsw, env[4]);
+  report(zero, "XSTATE_BV[1%s] clear: the vector registers are zero", avx ? ",2" : "");
+  report(got.mxcsr == (want.mxcsr ^ 0x6000u), "MXCSR is still loaded from memory (0x%x)",
+         got.mxcsr);
+  if (!avx) {
+    report_skip("VZEROUPPER: %s is clear", feature::kAvx.name);
+    return;
+  }
+  load(want, true);
+  asm volatile("vzeroupper");
+  const uint64_t inuse = cpu::has(feature::kXgetbv1) ? cpu::xsave::xgetbv(1) : ~0ull;
+  memset(area, 0xcc, sizeof(area));
+  memset(&a->header, 0, sizeof(a->header));
+  cpu::xsave::save(Save::xsave, area, mask);
+  const bool bv2 = a->header.xstate_bv & comp::AVX;
+  report_info("after VZEROUPPER XINUSE[2] is %u, XSTATE_BV[2] %u", unsigned(inuse >> 2 & 1),
+              unsigned(bv2));
+  if (cpu::has(feature::kXgetbv1))
+    report(bv2 == !!(inuse & comp::AVX), "XSAVE writes XSTATE_BV[2] as XINUSE[2]");
+  // XSAVE, unlike XSAVEOPT, stores every component of RFBM whatever
+  // XINUSE says (SDM vol.1 §13.7).
+  bool upper_zero = true;
+  const uint32_t off = cpu::xsave::component_info(2).offset;
+  for (unsigned i = 0; i < cpu::xsave::kAvxBytes; ++i) upper_zero &= area[off + i] == 0;
+  report(upper_zero, "XSAVE stores the upper halves as zeros");
+  asm volatile("fninit");
+}
+
+void header_and_alignment() {
+  ReportPrefix p("#GP");
+  const uint64_t mask = comp::X87 | comp::SSE;
+  (void)xsetbv_safe(0, mask);
+  memset(area, 0, sizeof(area));
+  cpu::xsave::save(Save::xsave, area, mask);
+  hdr(area)->header.xcomp_bv = 1;
+  report_fault(catch_fault([] { cpu::xsave::xrstor(area, comp::X87 | comp::SSE); }),
+               ExInfo(Vec::GP, 0), "XRSTOR, XCOMP_BV = 1 (standard form, bytes 23:8 not 0)");
+  hdr(area)->header.xcomp_bv = 0;
+  hdr(area)->header.xstate_bv = comp::AVX512;
+  report_fault(catch_fault([] { cpu::xsave::xrstor(area, comp::X87 | comp::SSE); }),
+               ExInfo(Vec::GP, 0), "XRSTOR, XSTATE_BV has bits outside XCR0");
+  memset(area, 0, sizeof(area));
+  static constexpr unsigned kOffsets[] = {8, 16, 32};
+  for (unsigned off : kOffsets) {
+    static uint8_t* at;
+    at = area + off;
+    report_fault(catch_fault([] { cpu::xsave::save(Save::xsave, at, comp::X87 | comp::SSE); }),
+                 ExInfo(Vec::GP, 0), off == 8 ? "XSAVE to base + 8" : off == 16 ? "XSAVE to base + 16" : "XSAVE to base + 32");
+    report_fault(catch_fault([] { cpu::xsave::xrstor(at, comp::X87 | comp::SSE); }),
+                 ExInfo(Vec::GP, 0), off == 8 ? "XRSTOR from base + 8" : off == 16 ? "XRSTOR from base + 16" : "XRSTOR from base + 32");
+  }
+  static const cpu::CpuidBit* const kExt[] = {&feature::kXsaveopt, &feature::kXsavec, &feature::kXsaves};
+  static const Save kSaves[] = {Save::xsaveopt, Save::xsavec, Save::xsaves};
+  for (unsigned i = 0; i < 3; ++i) {
+    static Save sv;
+    sv = kSaves[i];
+    if (!cpu::has(*kExt[i])) {
+      report_skip("%s to base + 16: %s is clear", cpu::xsave::save_name(sv), kExt[i]->name);
+      continue;
+    }
+    ExInfo e = catch_fault([] { cpu::xsave::save(sv, area + 16, comp::X87 | comp::SSE); });
+    ReportPrefix q(cpu::xsave::save_name(sv));
+    report_fault(e, ExInfo(Vec::GP, 0), "to base + 16");
+  }
+}
+
+void survives_exceptions() {
+  ReportPrefix p("exception paths");
+  const bool avx = has_avx();
+  (void)xsetbv_safe(0, comp::X87 | comp::SSE | (avx ? comp::AVX : 0));
+  static RegFile want, got;
+  fill(&want, 0x37);
+  load(want, avx);
+  ExInfo e = catch_fault([] { asm volatile("ud2"); });
+  store(&got, avx);
+  report(e == ExInfo(Vec::UD) && same(got, want, avx), "x87, SSE%s survive a caught #UD",
+         avx ? ", AVX" : "");
+  load(want, avx);
+  e = catch_fault([] { (void)*reinterpret_cast<volatile uint64_t*>(0x8000000000000000ull); });
+  store(&got, avx);
+  report(e.vector() == unsigned(Vec::GP) && same(got, want, avx), "and a caught #GP");
+  load(want, avx);
+  UserResult u = run_user([] { return 0; });
+  store(&got, avx);
+  report(u.ok() && same(got, want, avx), "and a run at CPL3");
+  asm volatile("fninit");
 }
 
 }  // namespace
 
 int main() {
-  if (!cpu::has(kXsave)) {
-    // CR4.OSXSAVE is reserved then (SDM vol.3 §2.5), so setting it is #GP.
-    if (known_tcg_difference("MOV to CR4 with a reserved bit set performs an SVM #VMEXIT "
-                             "(VMEXIT_INVALID) even outside a guest, instead of #GP(0)")) {
-      report_skip("setting CR4.OSXSAVE without XSAVE: not run under TCG, the guest would not come back");
-    } else {
-      const uint64_t cr4 = cpu::read_cr4();
-      ExInfo e = write_cr4_safe(cr4 | cpu::cr4::OSXSAVE);
-      if (!e.faulted()) cpu::write_cr4(cr4);
-      report_fault(e, ExInfo(Vec::GP, 0), "setting CR4.OSXSAVE without XSAVE");
-    }
-    report_skip("%s clear", kXsave.name);
+  if (!cpu::has(feature::kXsave)) {
+    report_fault(cpu::xsave::xgetbv_safe(0).ex, ExInfo(Vec::UD),
+                 "XGETBV without XSAVE");
+    report_skip("XSAVE: %s is clear", feature::kXsave.name);
     return report_summary();
   }
-  const uint64_t cr4 = cpu::read_cr4();
-  cpu::write_cr4(cr4 | cpu::cr4::OSXSAVE);
-  const uint64_t xcr0_before = cpu::xgetbv(0);
-  const cpu::XsaveInfo info = cpu::xsave_info();
-  report_info("XCR0 0x%lx, CPUID supports 0x%lx (XSS 0x%lx); area %u bytes for all", xcr0_before,
-              info.supported_xcr0, info.supported_xss, info.size_all);
-
-  // Enable what these checks use: x87, SSE and, where present, AVX.
-  const bool avx = cpu::has(kAvx) && (info.supported_xcr0 & xcr0::AVX);
-  const uint64_t enabled = xcr0::X87 | xcr0::SSE | (avx ? xcr0::AVX : 0);
-  report(!xsetbv_safe(0, enabled).faulted() && cpu::xgetbv(0) == enabled, "XCR0 takes 0x%lx", enabled);
-  const uint32_t size = cpu::xsave_info().size_enabled;
-  report(size >= 576 && size <= kAreaSize, "CPUID.(0DH,0):EBX gives an area of %u bytes for it", size);
-  if (!avx) report_skip("AVX state: %s clear", kAvx.name);
-
-  xsetbv_rules(info.supported_xcr0, enabled);
-  round_trip(Op::xsave, enabled, avx);
-  if (cpu::has(kXsaveopt)) round_trip(Op::xsaveopt, enabled, avx);
-  else report_skip("XSAVEOPT: %s clear", kXsaveopt.name);
-  if (cpu::has(kXsavec)) round_trip(Op::xsavec, enabled, avx);
-  else report_skip("XSAVEC: %s clear", kXsavec.name);
-  if (!cpu::has(kXsaves)) report_skip("XSAVES: %s clear", kXsaves.name);
-  xinuse(avx);
-  alignment(enabled);
-  survives_exceptions(avx);
+  cpu::xsave::ScopedXsave on;
+  cpuid_checks();
+  xsetbv_rules();
   osxsave_clear();
-
-  (void)xsetbv_safe(0, xcr0_before);
-  cpu::write_cr4(cr4);
+  if (!has_avx()) report_skip("AVX state: %s is clear", feature::kAvx.name);
+  round_trip(Save::xsave);
+  if (cpu::has(feature::kXsaveopt))
+    round_trip(Save::xsaveopt);
+  else
+    report_skip("XSAVEOPT: %s is clear", feature::kXsaveopt.name);
+  if (cpu::has(feature::kXsavec))
+    round_trip(Save::xsavec);
+  else
+    report_skip("XSAVEC: %s is clear", feature::kXsavec.name);
+  if (cpu::has(feature::kXsaves) && !wrmsr_safe(cpu::kMsrXss, 0))
+    round_trip(Save::xsaves);
+  else
+    report_skip("XSAVES/XRSTORS: %s is clear", feature::kXsaves.name);
+  if (!cpu::has(feature::kAvx512f))
+    report_skip("AVX-512 state: %s is clear", feature::kAvx512f.name);
+  else
+    report_skip("AVX-512 state: no round trip written yet");
+  init_and_vzeroupper();
+  header_and_alignment();
+  survives_exceptions();
   return report_summary();
 }

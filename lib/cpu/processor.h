@@ -117,10 +117,10 @@ constexpr uint64_t FSGSBASE = 1ull << 16;
 // SDM vol.3 §2.5 and §4.10.1; reserved without CPUID PCID, settable only
 // in IA-32e mode with CR3[11:0] = 0.
 constexpr uint64_t PCIDE = 1ull << 17;
+constexpr uint64_t OSXSAVE = 1ull << 18;  // SDM vol.3 §2.5, vol.1 §13.3
 constexpr uint64_t SMEP = 1ull << 20;
 constexpr uint64_t SMAP = 1ull << 21;
 constexpr uint64_t PKE = 1ull << 22;
-constexpr uint64_t OSXSAVE = 1ull << 18;  // XSETBV/XGETBV enabled (SDM vol.3 §2.5)
 }  // namespace cr4
 
 // INVPCID (Intel SDM vol.2B "INVPCID"; AMD APM vol.3 "INVPCID"): the type
@@ -215,12 +215,21 @@ constexpr CpuidBit kClflush{1, 0, CpuidReg::edx, 19, "CPUID.1:EDX[bit 19] CLFSH"
 constexpr CpuidBit kSse{1, 0, CpuidReg::edx, 25, "CPUID.1:EDX[bit 25] SSE"};
 constexpr CpuidBit kSse2{1, 0, CpuidReg::edx, 26, "CPUID.1:EDX[bit 26] SSE2"};
 constexpr CpuidBit kPcid{1, 0, CpuidReg::ecx, 17, "CPUID.1:ECX[bit 17] PCID"};
+constexpr CpuidBit kXsave{1, 0, CpuidReg::ecx, 26, "CPUID.1:ECX[bit 26] XSAVE"};
+constexpr CpuidBit kOsxsave{1, 0, CpuidReg::ecx, 27, "CPUID.1:ECX[bit 27] OSXSAVE"};
+constexpr CpuidBit kAvx{1, 0, CpuidReg::ecx, 28, "CPUID.1:ECX[bit 28] AVX"};
 constexpr CpuidBit kHypervisor{1, 0, CpuidReg::ecx, 31, "CPUID.1:ECX[bit 31] hypervisor"};
 constexpr CpuidBit kTscAdjust{7, 0, CpuidReg::ebx, 1, "CPUID.(EAX=7,ECX=0):EBX[bit 1] IA32_TSC_ADJUST"};
 constexpr CpuidBit kInvpcid{7, 0, CpuidReg::ebx, 10, "CPUID.(EAX=7,ECX=0):EBX[bit 10] INVPCID"};
 constexpr CpuidBit kClflushopt{7, 0, CpuidReg::ebx, 23,
                                "CPUID.(EAX=7,ECX=0):EBX[bit 23] CLFLUSHOPT"};
 constexpr CpuidBit kClwb{7, 0, CpuidReg::ebx, 24, "CPUID.(EAX=7,ECX=0):EBX[bit 24] CLWB"};
+constexpr CpuidBit kAvx512f{7, 0, CpuidReg::ebx, 16, "CPUID.(EAX=7,ECX=0):EBX[bit 16] AVX512F"};
+// CPUID.(EAX=0DH,ECX=1):EAX, the XSAVE extensions (SDM vol.1 §13.2).
+constexpr CpuidBit kXsaveopt{0xd, 1, CpuidReg::eax, 0, "CPUID.(EAX=0DH,ECX=1):EAX[bit 0] XSAVEOPT"};
+constexpr CpuidBit kXsavec{0xd, 1, CpuidReg::eax, 1, "CPUID.(EAX=0DH,ECX=1):EAX[bit 1] XSAVEC"};
+constexpr CpuidBit kXgetbv1{0xd, 1, CpuidReg::eax, 2, "CPUID.(EAX=0DH,ECX=1):EAX[bit 2] XGETBV1"};
+constexpr CpuidBit kXsaves{0xd, 1, CpuidReg::eax, 3, "CPUID.(EAX=0DH,ECX=1):EAX[bit 3] XSAVES"};
 constexpr CpuidBit kUmip{7, 0, CpuidReg::ecx, 2, "CPUID.(EAX=7,ECX=0):ECX[bit 2] UMIP"};
 constexpr CpuidBit kWbnoinvd{0x80000008, 0, CpuidReg::ebx, 9,
                              "CPUID.80000008H:EBX[bit 9] WBNOINVD"};
@@ -234,13 +243,6 @@ constexpr CpuidBit kAmdIbrs{0x80000008, 0, CpuidReg::ebx, 14, "CPUID.80000008H:E
 constexpr CpuidBit kAmdStibp{0x80000008, 0, CpuidReg::ebx, 15,
                              "CPUID.80000008H:EBX[bit 15] STIBP"};
 constexpr CpuidBit kAmdSsbd{0x80000008, 0, CpuidReg::ebx, 24, "CPUID.80000008H:EBX[bit 24] SSBD"};
-constexpr CpuidBit kXsave{1, 0, CpuidReg::ecx, 26, "CPUID.1:ECX[bit 26] XSAVE"};
-constexpr CpuidBit kAvx{1, 0, CpuidReg::ecx, 28, "CPUID.1:ECX[bit 28] AVX"};
-constexpr CpuidBit kAvx512f{7, 0, CpuidReg::ebx, 16, "CPUID.(EAX=7,ECX=0):EBX[bit 16] AVX512F"};
-constexpr CpuidBit kXsaveopt{0xd, 1, CpuidReg::eax, 0, "CPUID.(EAX=0DH,ECX=1):EAX[bit 0] XSAVEOPT"};
-constexpr CpuidBit kXsavec{0xd, 1, CpuidReg::eax, 1, "CPUID.(EAX=0DH,ECX=1):EAX[bit 1] XSAVEC"};
-constexpr CpuidBit kXgetbv1{0xd, 1, CpuidReg::eax, 2, "CPUID.(EAX=0DH,ECX=1):EAX[bit 2] XGETBV_ECX_1"};
-constexpr CpuidBit kXsaves{0xd, 1, CpuidReg::eax, 3, "CPUID.(EAX=0DH,ECX=1):EAX[bit 3] XSAVES"};
 }  // namespace feature
 
 // The CPU vendor, from the CPUID leaf 0 string (SDM vol.2A "CPUID", APM

@@ -50,7 +50,7 @@ ghcb::Page& VcBackend::ghcb() { return sev::ghcb_page(); }
 uint64_t VcBackend::ghcb_gpa() { return sev::ghcb_gpa(); }
 void VcBackend::vmgexit() { sev::ghcb_exit(); }
 // CPUID leaf 0xD needs XCR0, readable only with CR4.OSXSAVE (SDM vol.2 XGETBV).
-uint64_t VcBackend::xcr0() { return cpu::current_xcr0(); }
+uint64_t VcBackend::xcr0() { return cpu::xsave::current_xcr0(); }
 bool VcBackend::ghcb_ready() { return sev::ghcb_ready(); }
 bool VcBackend::acquire() {
   if (depth == 2) return false;

@@ -300,7 +300,7 @@ void init(BootInfo& bi) {
   bsp_state.cr4 = cpu::read_cr4();
   bsp_state.efer = cpu::rdmsr(cpu::kMsrEfer);
   bsp_state.pat = cpu::rdmsr(cpu::kMsrPat);
-  bsp_state.xcr0 = (bsp_state.cr4 & cpu::cr4::OSXSAVE) ? cpu::xgetbv(0) : 0;
+  bsp_state.xcr0 = (bsp_state.cr4 & cpu::cr4::OSXSAVE) ? cpu::xsave::xgetbv(cpu::xsave::kXcr0) : 0;
 
   const uint64_t blob = ap_trampoline_end - ap_trampoline_start;
   const uint32_t cr3 = start_cr3();
