@@ -270,6 +270,17 @@ accel_host_key_to() {
   printf -v "$1" 'kernel=%s qemu=%s ids=%s modules=%s' "$release" "$qemu_path" "$ids" "${mods# }"
 }
 
+# accel_cache_lookup KEY: returns 0 and sets ACCEL_WHY when ACCEL_CACHE has
+# a line for KEY (the last one counts).
+accel_cache_lookup() {
+  local k why found=1
+  [[ -f $ACCEL_CACHE ]] || return 1
+  while IFS=$'\t' read -r k why; do
+    if [[ $k == "$1" ]]; then found=0 ACCEL_WHY=$why; fi
+  done <"$ACCEL_CACHE"
+  return "$found"
+}
+
 # accel_kvm_works SHAPE...: returns 0 when KVM can run a guest of this
 # shape; otherwise sets ACCEL_WHY to why not. Cached in ACCEL_CACHE (one
 # line per host and shape: key, tab, empty or the reason), written under a
@@ -283,26 +294,16 @@ accel_kvm_works() {
   if [[ ! -f $ACCEL_PROBE_ROM ]]; then
     ACCEL_WHY="the KVM probe ${ACCEL_PROBE_ROM##*/} is not built (run make)"; return 1
   fi
-  local host key line cached_key cached_why found=0
+  local host key lock
   accel_host_key_to host
   key="$host shape=$*"
   key=${key//$'\t'/ }
-  if [[ -f $ACCEL_CACHE ]]; then
-    while IFS=$'\t' read -r cached_key cached_why; do
-      if [[ $cached_key == "$key" ]]; then found=1; ACCEL_WHY=$cached_why; fi
-    done <"$ACCEL_CACHE"
-  fi
-  if ((!found)); then
+  if ! accel_cache_lookup "$key"; then
     mkdir -p "${ACCEL_CACHE%/*}"
     exec {lock}>>"$ACCEL_CACHE.lock"
     flock -w 60 "$lock" || true
     # Another run may have probed while this one waited.
-    if [[ -f $ACCEL_CACHE ]]; then
-      while IFS=$'\t' read -r cached_key cached_why; do
-        if [[ $cached_key == "$key" ]]; then found=1; ACCEL_WHY=$cached_why; fi
-      done <"$ACCEL_CACHE"
-    fi
-    if ((!found)); then
+    if ! accel_cache_lookup "$key"; then
       accel_probe "$@"
       ACCEL_WHY=${ACCEL_PROBE_MSG:+KVM cannot run this guest: $ACCEL_PROBE_MSG}
       printf '%s\t%s\n' "$key" "$ACCEL_WHY" >>"$ACCEL_CACHE"
