@@ -41,6 +41,10 @@ APP_SRCS := $(wildcard efi/*.cc)
 APPS := $(APP_SRCS:.cc=.efi)
 PETOOL := build/host/petool
 ACCEL_PROBE := build/accel-probe.rom
+# The host program (host/main.cc); scripts/lib/host.sh builds the same
+# sources on demand.
+EFITEST := build/efitest
+EFITEST_SRCS := $(shell cat host/SOURCES)
 
 ifeq ($(V),1)
 Q :=
@@ -50,7 +54,15 @@ Q := @
 say := @printf '  %-7s %s\n'
 endif
 
-all: $(TESTS) $(APPS) $(ACCEL_PROBE)
+all: $(TESTS) $(APPS) $(ACCEL_PROBE) $(EFITEST)
+
+# Renamed into place so that a running suite never executes a half-written
+# binary.
+$(EFITEST): $(EFITEST_SRCS) $(wildcard host/*.h lib/result/*.h scripts/cfg/*.h) lib/rt/verdict.h
+	$(say) HOSTCXX $@
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(HOSTCXX) -std=c++20 -O2 -Wall -Wextra $(WERROR_FLAG) \
+		-Ihost -Ilib -Iscripts -o $@.tmp.$$$$ $(EFITEST_SRCS) && mv -f $@.tmp.$$$$ $@
 
 # The ROM that the run scripts boot under KVM to see whether KVM can run a
 # guest at all (scripts/accel/probe.S): a flat 64 KiB image.

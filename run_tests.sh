@@ -7,8 +7,8 @@ set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=scripts/lib/qemu.sh
 . "$top/scripts/lib/qemu.sh"
-# shellcheck source=scripts/lib/results.sh
-. "$top/scripts/lib/results.sh"
+# shellcheck source=scripts/lib/host.sh
+. "$top/scripts/lib/host.sh"
 # shellcheck source=scripts/lib/names.sh
 . "$top/scripts/lib/names.sh"
 
@@ -117,31 +117,13 @@ if ((cold)); then export COLD_BOOT=1; fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/ktest-suite.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-# The cfg parser is a small C++ tool, built on demand so that a fresh
-# clone needs nothing but a host compiler.
-cfgparse_tool() {
-  local src=$top/scripts/cfg out=$top/build/host/cfgparse f stale=0
-  if [[ ! -x $out ]]; then stale=1; fi
-  for f in "$src"/cfgparse.h "$src"/cfgparse.cc "$src"/cfgparse_main.cc; do
-    if [[ $f -nt $out ]]; then stale=1; fi
-  done
-  if ((stale)); then
-    local cxx=${HOSTCXX:-}
-    [[ -n $cxx ]] || cxx=$(config_get "$top/config.mak" HOSTCXX) || cxx="g++"
-    mkdir -p "$top/build/host"
-    # Build under a private name and rename, so that concurrent runs never
-    # execute a half-written binary.
-    "$cxx" -std=c++20 -O2 -Wall -o "$out.tmp.$$" "$src/cfgparse.cc" "$src/cfgparse_main.cc" >&2 ||
-      die "cannot build the cfg parser with '$cxx' (install g++)"
-    mv -f "$out.tmp.$$" "$out"
-  fi
-  printf '%s\n' "$out"
-}
-
-parser=$(cfgparse_tool)
+# The cfg parser and the result writers are parts of the host program,
+# built on demand so that a fresh clone needs nothing but a host compiler.
+efitest=''
+efitest_tool_to efitest "$top" || die "the host program is missing"
 parse_args=()
 ((list)) || parse_args=(--image-dir "$image_dir")
-if ! "$parser" "${parse_args[@]}" "$cfg_file" >"$work/records" 2>"$work/cfg-errors"; then
+if ! "$efitest" cfg "${parse_args[@]}" "$cfg_file" >"$work/records" 2>"$work/cfg-errors"; then
   cat "$work/cfg-errors" >&2
   die "$(basename "$cfg_file") has errors; nothing was run"
 fi
@@ -365,7 +347,7 @@ test_accel() {
 
 declare -A RUNNING=()  # pid -> test index
 START=()
-R_NAME=() R_VERDICT=() R_DETAIL=() R_LOG=() R_SECS=() R_GROUPS=()
+R_NAME=() R_VERDICT=() R_SECS=()
 declare -A COUNT=() BOOTS=()
 done_count=0 any_bad=0 secs_shown=$verbose
 
@@ -374,15 +356,15 @@ record_result() {
   local i=$1 verdict=$2 detail=$3 ms=$4 log=$log_dir/${T_NAME[$1]}.log secs color shown=''
   printf -v secs '%d.%03d' $((ms / 1000)) $((ms % 1000))
   printf 'RESULT: %s %s (%s)\n' "$verdict" "${T_NAME[i]}" "$detail" >>"$log"
-  R_NAME+=("${T_NAME[i]}") R_VERDICT+=("$verdict") R_DETAIL+=("$detail")
-  R_LOG+=("$log") R_SECS+=("$secs") R_GROUPS+=("${T_GROUPS[i]%% *}")
+  R_NAME+=("${T_NAME[i]}") R_VERDICT+=("$verdict") R_SECS+=("$secs")
+  printf '%s\0' "${T_NAME[i]}" "$verdict" "$detail" "$ms" "${T_GROUPS[i]%% *}" "$log" >>"$work/junit.records"
   COUNT[$verdict]=$((${COUNT[$verdict]:-0} + 1))
   done_count=$((done_count + 1))
   case $verdict in PASS|SKIP) ;; *) any_bad=1 ;; esac
-  tap_test "$done_count" "${T_NAME[i]}" "$verdict" "$detail" "$log" "$ms" >"$work/tap.one"
+  "$efitest" tap-test "$done_count" "${T_NAME[i]}" "$verdict" "$detail" "$log" "$ms" >"$work/tap.one"
   emit_tap "$work/tap.one"
   clear_status
-  if ((verbose && jobs > 1)); then clean_text "$log" >&3; fi
+  if ((verbose && jobs > 1)); then "$efitest" clean "$log" >&3; fi
   color_of color "$verdict"
   if ((secs_shown)); then shown=" [${secs}s]"; fi
   printf '%s%s%s %s (%s)%s\n' "$color" "$verdict" "$c_off" "${T_NAME[i]}" "$detail" "$shown" >&3
@@ -526,7 +508,10 @@ print_summary() {
   if ((${#BOOTS[@]})); then boots="; ${BOOTS[warm]:-0} warm, ${BOOTS[cold]:-0} cold boots"; fi
   printf '%s%d tests%s: %s in %ss%s; logs in %s\n' "$c_bold" "$total" "$c_off" "${joined%, }" "$wall" \
     "$boots" "$log_dir" >&3
-  if [[ -n $junit ]]; then junit_write "$junit" unittests "$wall"; fi
+  if [[ -n $junit ]]; then
+    "$efitest" junit "$junit" unittests "$ELAPSED_MS" "${run_start%.*}" "$(uname -n)" "$work/junit.records" ||
+      echo "run_tests.sh: could not write $junit" >&3
+  fi
 }
 
 interrupted=0

@@ -15,6 +15,7 @@
 #include "esp/manifest.h"
 #include "esp/textbuf.h"
 #include "esp/vars.h"
+#include "result/writers.h"
 
 namespace esp {
 
@@ -26,8 +27,8 @@ struct TestResult {
   Str detail;  // borrowed: from the journal text or a static string
 };
 
-// The detail text of a guest-reported result, in the words of its SUMMARY
-// line ("3 tests, 1 unexpected failures, 0 skipped").
+// The detail text of a guest-reported result, in the shared words of
+// counts ("3 tests, 1 unexpected failures").
 void describe_counts(TextBuf& out, const TestResult& r);
 
 // Appends one journal line; TAB, CR and LF in the detail become spaces.
@@ -47,17 +48,17 @@ struct RunInfo {
 };
 
 struct Tally {
-  uint32_t by_outcome[6] = {};
+  uint32_t by_outcome[result::kOutcomeCount] = {};
   uint32_t total = 0;
   bool all_good() const;  // every test PASS or SKIP
 };
 Tally tally(const RunInfo& run);
 
+// The shared formats (result/writers.h), for this run.
 void write_tap(TextBuf& out, const RunInfo& run);
 void write_junit(TextBuf& out, const RunInfo& run);
 void write_summary(TextBuf& out, const RunInfo& run);
 
-// "2024-05-01T12:34:56" (UTC, as the RTC keeps it on these machines).
-void put_iso8601(TextBuf& out, uint64_t epoch_seconds);
+using result::put_iso8601;
 
 }  // namespace esp

@@ -4,28 +4,6 @@
 
 namespace esp {
 
-const char* outcome_str(Outcome o) {
-  switch (o) {
-    case Outcome::pass: return "PASS";
-    case Outcome::fail: return "FAIL";
-    case Outcome::skip: return "SKIP";
-    case Outcome::error: return "ERROR";
-    case Outcome::timeout: return "TIMEOUT";
-    case Outcome::crash: return "CRASH";
-  }
-  return "ERROR";
-}
-
-Outcome outcome_of(Verdict v) {
-  switch (v) {
-    case Verdict::pass: return Outcome::pass;
-    case Verdict::skip: return Outcome::skip;
-    case Verdict::fail: return Outcome::fail;
-    case Verdict::error: return Outcome::error;
-  }
-  return Outcome::error;
-}
-
 namespace {
 
 constexpr uint32_t kProgressMagic = 0x50544645;  // "EFTP"

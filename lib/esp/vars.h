@@ -22,6 +22,7 @@
 #include <cstdint>
 
 #include "efi/efi.h"
+#include "result/outcome.h"
 #include "rt/verdict.h"
 
 namespace esp {
@@ -41,9 +42,10 @@ inline constexpr uint32_t kVolatileAttrs =
 
 // What the runner records per test: the guest's verdicts plus the three
 // that only the runner can see.
-enum class Outcome : uint8_t { pass, fail, skip, error, timeout, crash };
-const char* outcome_str(Outcome o);
-Outcome outcome_of(Verdict v);
+// The outcomes are the shared ones (result/outcome.h).
+using result::Outcome;
+using result::outcome_of;
+using result::outcome_str;
 
 struct Progress {
   enum class State : uint8_t { idle = 0, in_flight = 1 };

@@ -20,6 +20,9 @@ constexpr int kExitSkip = 77;
 constexpr int kExitError = 99;
 constexpr int kExitTimeout = 124;
 constexpr int kExitCrash = 125;
+// The runner's own: a test stopped by Ctrl-C (128 + SIGINT) or by SIGTERM.
+constexpr int kExitInterrupted = 130;
+constexpr int kExitTerminated = 143;
 
 constexpr int exit_code(Verdict v) {
   switch (v) {

@@ -27,32 +27,22 @@ ESP_DIR ?= build/esp
 ESP_IMG ?= build/esp.img
 ESP_END ?= poweroff
 ESP_TIMEOUT_SCALE ?= 1
-CFGPARSE := build/host/cfgparse
-CFGPARSE_SRCS := scripts/cfg/cfgparse.h scripts/cfg/cfgparse.cc scripts/cfg/cfgparse_main.cc
 
 # Every image carries the .sbat section of lib/esp/sbat.S: -u pulls that
 # archive member into each link, and objcopy keeps the section.
 LDFLAGS += -u efitest_sbat
 PE_SECTIONS += .sbat
 
-# Same recipe as run_tests.sh's on-demand build; the rename keeps a
-# concurrent run from executing a half-written binary.
-$(CFGPARSE): $(CFGPARSE_SRCS)
-	$(say) HOSTCXX $@
-	$(Q)mkdir -p $(dir $@)
-	$(Q)$(HOSTCXX) -std=c++20 -O2 -Wall -o $@.tmp.$$$$ scripts/cfg/cfgparse.cc \
-		scripts/cfg/cfgparse_main.cc && mv -f $@.tmp.$$$$ $@
-
-ESP_ARGS = --top . --parser $(CFGPARSE) --dir $(ESP_DIR) --image $(ESP_IMG) \
+ESP_ARGS = --top . --parser $(EFITEST) --dir $(ESP_DIR) --image $(ESP_IMG) \
 	--cfg $(ESP_CFG) --end $(ESP_END) --timeout-scale $(ESP_TIMEOUT_SCALE) \
 	$(if $(ESP_TESTS),--tests "$(ESP_TESTS)") $(if $(ESP_GROUPS),--groups "$(ESP_GROUPS)") \
 	$(if $(ESP_TIMEOUT),--timeout $(ESP_TIMEOUT)) $(if $(ESP_SIZE),--size $(ESP_SIZE))
 
-esp: $(TESTS) $(APPS) $(CFGPARSE)
+esp: $(TESTS) $(APPS) $(EFITEST)
 	$(say) ESP $(ESP_IMG)
 	$(Q)scripts/esp/mkesp.sh $(ESP_ARGS)
 
-sign: $(TESTS) $(APPS) $(CFGPARSE) $(PETOOL)
+sign: $(TESTS) $(APPS) $(EFITEST) $(PETOOL)
 	@test -n "$(KEY)" -a -n "$(CERT)" || { echo "make sign needs KEY=<key.pem> CERT=<cert.pem>" >&2; exit 1; }
 	@for t in $(TESTS) $(APPS); do $(PETOOL) sbat $$t >/dev/null || exit 1; done
 	$(say) ESP $(ESP_IMG) "(signed)"

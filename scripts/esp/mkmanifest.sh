@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Writes the ESP manifest (format: lib/esp/manifest.h, docs/esp.md) for a
-# selection of unittests.cfg, from the record stream of the cfg parser.
+# selection of unittests.cfg, from the record stream of the cfg parser
+# (`efitest cfg`, build/efitest).
 #
-#   mkmanifest.sh --parser PATH [--cfg FILE] [--tests LIST] [--groups LIST]
+#   mkmanifest.sh --parser EFITEST [--cfg FILE] [--tests LIST] [--groups LIST]
 #                 [--end poweroff|wait] [--timeout DUR] [--timeout-scale X]
 #
 # The selection follows run_tests.sh: with neither --tests (names or shell
@@ -37,7 +38,7 @@ while (($#)); do
   esac
   shift
 done
-[[ -x $parser ]] || die "no cfg parser (--parser build/host/cfgparse)"
+[[ -x $parser ]] || die "no host program (--parser build/efitest)"
 [[ $end == poweroff || $end == wait ]] || die "ESP_END must be poweroff or wait, not '$end'"
 [[ $scale =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "bad timeout scale '$scale'"
 if [[ -n $timeout ]]; then
@@ -47,7 +48,7 @@ fi
 read -r -a want_tests <<<"${tests//,/ }"
 read -r -a want_groups <<<"${groups//,/ }"
 
-records=$("$parser" --image-dir "$(dirname "$cfg")/x86" "$cfg" | tr '\0' '\036') ||
+records=$("$parser" cfg --image-dir "$(dirname "$cfg")/x86" "$cfg" | tr '\0' '\036') ||
   die "$(basename "$cfg") has errors"
 
 N=() F=() A=() T=() S=() G=() R=()

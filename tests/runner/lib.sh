@@ -58,13 +58,18 @@ skip_all() {
 # environment, so that logs/ and build/ of the checkout stay untouched.
 make_tree() {
   local dir=$1
-  mkdir -p "$dir/x86" "$dir/scripts" "$dir/build/host"
+  mkdir -p "$dir/x86" "$dir/scripts" "$dir/build"
   cp -p "$repo_top/run_tests.sh" "$dir/"
-  cp -pR "$repo_top/scripts/run" "$repo_top/scripts/lib" "$repo_top/scripts/cfg" "$dir/scripts/"
-  # A parser that is newer than its sources is reused instead of rebuilt.
-  if [[ -x $repo_top/build/host/cfgparse ]]; then
-    cp -p "$repo_top/build/host/cfgparse" "$dir/build/host/"
-  fi
+  cp -pR "$repo_top/scripts/run" "$repo_top/scripts/lib" "$dir/scripts/"
+  # The host program, current for the checkout's sources; the tree has no
+  # sources, so it uses this copy as it is.
+  local tool
+  # In a subshell: the scripts' libraries define read-only constants that
+  # a test may have loaded already.
+  # shellcheck source=scripts/lib/qemu.sh disable=SC2030
+  tool=$(. "$repo_top/scripts/lib/qemu.sh" && . "$repo_top/scripts/lib/host.sh" &&
+    t='' && efitest_tool_to t "$repo_top" && printf '%s' "$t") || return 1
+  cp -p "$tool" "$dir/build/"
   : >"$dir/OVMF_CODE.fd"
   : >"$dir/OVMF_VARS.fd"
   export QEMU=$fake_qemu OVMF_CODE=$dir/OVMF_CODE.fd OVMF_VARS=$dir/OVMF_VARS.fd

@@ -1,6 +1,6 @@
-// build/host/cfgparse: checks unittests.cfg and prints its record stream.
+// efitest cfg: checks unittests.cfg and prints its record stream.
 //
-//   cfgparse [--image-dir DIR] FILE
+//   efitest cfg [--image-dir DIR] FILE
 //
 // With --image-dir, every entry that could run (no skip_reason, arch
 // x86_64 or unset) must name an image that exists under DIR. Errors go to
@@ -14,7 +14,8 @@
 #include <sstream>
 #include <string>
 
-#include "cfgparse.h"
+#include "cfg/cfgparse.h"
+#include "commands.h"
 
 namespace {
 
@@ -25,21 +26,21 @@ bool is_file(const std::string& path) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int cmd_cfg(int argc, char** argv) {
   std::string image_dir, filename;
-  for (int i = 1; i < argc; ++i) {
+  for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--image-dir" && i + 1 < argc) {
       image_dir = argv[++i];
     } else if (filename.empty() && !a.empty() && a[0] != '-') {
       filename = a;
     } else {
-      std::cerr << "usage: cfgparse [--image-dir DIR] FILE\n";
+      std::cerr << "usage: efitest cfg [--image-dir DIR] FILE\n";
       return 2;
     }
   }
   if (filename.empty()) {
-    std::cerr << "usage: cfgparse [--image-dir DIR] FILE\n";
+    std::cerr << "usage: efitest cfg [--image-dir DIR] FILE\n";
     return 2;
   }
   std::ifstream in(filename, std::ios::binary);

@@ -1,8 +1,8 @@
-#include "esp/textbuf.h"
+#include "result/text.h"
 
 #include "rt/format.h"
 
-namespace esp {
+namespace result {
 
 Str Str::of(const char* s) {
   size_t n = 0;
@@ -26,12 +26,21 @@ void TextBuf::put(Str s) {
   // One byte stays free for the terminating NUL.
   for (size_t i = 0; i < s.n; ++i) {
     if (len_ + 1 >= cap_) {
-      overflow_ = true;
-      return;
+      if (!sink_ || len_ == 0) {
+        overflow_ = true;
+        return;
+      }
+      flush();
     }
     buf_[len_++] = s.p[i];
   }
   if (cap_) buf_[len_] = 0;
+}
+
+void TextBuf::flush() {
+  if (sink_ && len_) sink_(sink_ctx_, buf_, len_);
+  len_ = 0;
+  if (cap_) buf_[0] = 0;
 }
 
 namespace {
@@ -80,4 +89,4 @@ void TextBuf::put_yaml(Str s) {
   putc('\'');
 }
 
-}  // namespace esp
+}  // namespace result

@@ -1,0 +1,47 @@
+// build/efitest: the host side of the framework, one program whose parts
+// the front doors (run_tests.sh, scripts/run, make esp) call. The result
+// model and formats are the guest's own (lib/result), so that the host and
+// the ESP runner write the same TAP and JUnit from the same code.
+//
+//   efitest cfg [--image-dir DIR] FILE     the cfg's record stream
+//   efitest scan LOG                       what a guest's output says
+//   efitest clean LOG                      LOG without terminal escapes
+//   efitest tap-test N NAME VERDICT DETAIL LOG MS
+//                                          one test's TAP, with its checks
+//   efitest junit OUT SUITE WALL_MS STARTED HOST RECORDS
+//                                          JUnit XML of a run
+#include <cstdio>
+#include <cstring>
+
+#include "commands.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(int, char**);
+};
+constexpr Command kCommands[] = {
+    {"cfg", cmd_cfg},
+    {"scan", cmd_scan},
+    {"clean", cmd_clean},
+    {"tap-test", cmd_tap_test},
+    {"junit", cmd_junit},
+};
+
+int usage() {
+  std::fputs("usage: efitest COMMAND ARGS...\ncommands:", stderr);
+  for (const Command& c : kCommands) std::fprintf(stderr, " %s", c.name);
+  std::fputs("\n", stderr);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return usage();
+  for (const Command& c : kCommands)
+    if (std::strcmp(argv[1], c.name) == 0) return c.run(argc - 2, argv + 2);
+  std::fprintf(stderr, "efitest: unknown command '%s'\n", argv[1]);
+  return usage();
+}
