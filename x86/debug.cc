@@ -1,42 +1,41 @@
 // debug: the debug architecture of DR0-DR7, RFLAGS.TF and RF, and ICEBP
 // (Intel SDM vol.3B ch.18 "Debug, Branch Profile, TSC, and Intel RDT
-// Features"; AMD APM vol.2 ch.13 "Software Debug and Performance
-// Resources"). Each of DR0-DR3 must raise an instruction breakpoint, a
-// fault taken before the instruction runs, and write and read/write data
-// breakpoints of 1, 2, 4 and 8 bytes (8 being defined in 64-bit mode),
-// traps taken after the access, each with exactly its Bn bit in DR6
-// (SDM §18.2.3-§18.2.5, §18.3.1.1-§18.3.1.2; APM §13.1.1). An access that
-// touches any watched byte, a wider one straddling the start included,
+// Features"; AMD APM vol.2 ch.13 "Software Debug and Performance Resources").
+// Each of DR0-DR3 must raise an instruction breakpoint, a fault taken before
+// the instruction runs (its LEN must be 1 byte, SDM §18.2.5), and write and
+// read/write data breakpoints of 1, 2, 4 and 8 bytes (8 being defined in
+// 64-bit mode), traps taken after the access, each with exactly its Bn bit in
+// DR6 (SDM §18.2.3-§18.2.5, §18.3.1.1-§18.3.1.2; APM vol.2 §13.1). An access
+// that touches any watched byte, a wider one straddling the start included,
 // must trap; the bytes just outside must not, nor a read under a write
 // breakpoint; addresses are aligned to the length, since the SDM gives an
 // unaligned data breakpoint no defined result (§18.2.5). An instruction
-// breakpoint returns through IRET with RF set to let the instruction run
-// once without a second #DB, and fires again without RF or on the next
-// execution, RF being cleared as the instruction completes (SDM §18.3.1.1,
-// vol.3A §2.3 "RF"). With DR7.GD set every MOV to or from a DR raises a
-// fault-like #DB with DR6.BD set, and the processor clears GD on entry
-// to the handler (§18.2.4, §18.3.1.1). Single-step (TF) traps after each
-// instruction with DR6.BS, but not after MOV SS or POP SS: the step (and
-// a data breakpoint on the SS load itself) is held until after the next
-// instruction (SDM vol.3A §6.8.3 "Masking Exceptions and Interrupts When
-// Switching Stacks"; APM vol.2 §13.1.3.2); STI's shadow blocks interrupts
-// only, so its step lands right after it (SDM vol.2B "STI"). POP SS does
-// not exist in 64-bit mode and is stepped in compatibility mode at CPL3.
-// ICEBP (INT1, F1) raises a trap-like #DB that sets none of DR6's status
-// bits, from CPL3 too, where the IDT gate's DPL does not apply to it
-// (SDM vol.2A "INT n/INTO/INT3/INT1", vol.3A §6.15 "Interrupt 1").
-// DR4/DR5 alias DR6/DR7 with CR4.DE clear and raise #UD with it set
-// (§18.2.2). A data breakpoint hit by REP STOSB or REP MOVSB traps after
-// the iteration that touched the address, with RCX, RSI and RDI where that
-// iteration left them and RIP still at the instruction, which then
-// finishes the rest (§18.3.1.2). DR6 reads bits 4-10 and 17-31 as 1 (bit
-// 11 BLD and bit 16 RTM also, unless CPUID enumerates them), DR7 bit 10 as
-// 1, and in 64-bit mode a MOV that sets any of bits 63:32 of DR6 or DR7
-// raises #GP(0) (§18.2.6; SDM vol.2B "MOV—Move to/from Debug Registers").
-// The #DB handler records each #DB, puts DR6 back to its idle value, stops
-// TF at a known place and gives up after a bounded number of #DBs; DR7 is
-// cleared after every check. Under QEMU's TCG the known deviations are
-// XFAILs that name what TCG does.
+// breakpoint returns through IRET with RF set to let the instruction run once
+// without a second #DB, and fires again without RF or on the next execution,
+// RF being cleared as the instruction completes (SDM §18.3.1.1, vol.3A §2.3
+// "RF"). With DR7.GD set every MOV to or from a DR raises a fault-like #DB
+// with DR6.BD set, and the processor clears GD on entry to the handler
+// (§18.2.4, §18.3.1.3). Single-step (TF) traps after each instruction with
+// DR6.BS (§18.3.1.4), but not after MOV SS or POP SS: the step (and a data
+// breakpoint on the SS load itself) is held until after the next instruction
+// (SDM vol.3A §6.8.3 "Masking Exceptions and Interrupts When Switching
+// Stacks"); STI's shadow blocks interrupts only, so its step lands right
+// after it (SDM vol.2B "STI"). POP SS does not exist in 64-bit mode and is
+// stepped in compatibility mode at CPL3. ICEBP (INT1, F1) raises a trap-like
+// #DB that sets none of DR6's status bits, from CPL3 too, where the IDT
+// gate's DPL does not apply to it (SDM vol.2A "INT n/INTO/INT3/INT1", vol.3A
+// §6.15 "Interrupt 1"). DR4/DR5 alias DR6/DR7 with CR4.DE clear and raise #UD
+// with it set (§18.2.2). A data breakpoint hit by REP STOSB or REP MOVSB
+// traps after the iteration that touched the address, with RCX, RSI and RDI
+// where that iteration left them and RIP still at the instruction, which then
+// finishes the rest (§18.3.1.2). DR6 reads bits 4-10 and 17-31 as 1 (bit 11
+// BLD and bit 16 RTM also, unless CPUID enumerates them), DR7 bit 10 as 1,
+// and in 64-bit mode a MOV that sets any of bits 63:32 of DR6 or DR7 raises
+// #GP(0) (§18.2.6; SDM vol.2B "MOV—Move to/from Debug Registers"). The #DB
+// handler records each #DB, puts DR6 back to its idle value, stops TF at a
+// known place and gives up after a bounded number of #DBs; DR7 is cleared
+// after every check. Under QEMU's TCG the known deviations are XFAILs that
+// name what TCG does.
 #include <cstdint>
 
 #include "cpu/debugreg.h"
@@ -61,10 +60,12 @@ using debugreg::Rw;
 // must report.
 asm(R"(
   .pushsection .text, "ax"
-  .irp l, db_exec_fn, db_exec_insn, db_store8, db_store8_end, db_load8, db_load8_end, db_store16, db_store16_end, db_icebp, db_icebp_end, db_rep_stosb, db_rep_stosb_insn, db_rep_movsb, db_rep_movsb_insn, db_movss_mem, db_movss_mem_1, db_movss_mem_2
-  .globl \l
-  .hidden \l
-  .endr
+  .globl db_exec_fn, db_exec_insn, db_store8, db_store8_end, db_load8, db_load8_end
+  .hidden db_exec_fn, db_exec_insn, db_store8, db_store8_end, db_load8, db_load8_end
+  .globl db_store16, db_store16_end, db_icebp, db_icebp_end, db_rep_stosb, db_rep_stosb_insn
+  .hidden db_store16, db_store16_end, db_icebp, db_icebp_end, db_rep_stosb, db_rep_stosb_insn
+  .globl db_rep_movsb, db_rep_movsb_insn, db_movss_mem, db_movss_mem_1, db_movss_mem_2
+  .hidden db_rep_movsb, db_rep_movsb_insn, db_movss_mem, db_movss_mem_1, db_movss_mem_2
 
 /* RDI: a counter the instruction increments. */
 db_exec_fn:
@@ -560,7 +561,8 @@ struct GdInsn {
   bool write;
 };
 #define GD_PAIR(n) {"MOV from DR" #n, db_gd_rd##n, n, false}, {"MOV to DR" #n, db_gd_wr##n, n, true}
-constexpr GdInsn kGdInsns[] = {GD_PAIR(0), GD_PAIR(1), GD_PAIR(2), GD_PAIR(3), GD_PAIR(6), GD_PAIR(7)};
+constexpr GdInsn kGdInsns[] = {GD_PAIR(0), GD_PAIR(1), GD_PAIR(2),
+                               GD_PAIR(3), GD_PAIR(6), GD_PAIR(7)};
 #undef GD_PAIR
 constexpr uint64_t kMovDrLength = 3;
 
@@ -620,7 +622,8 @@ void check_steps(const Step& st, bool xfail) {
   for (unsigned i = 1; each && i < want; ++i)
     each = db_log.hits[i].rip == addr(i + 1 == want ? st.l4 : st.l3) &&
            db_log.hits[i].dr6 == (dr6::kIdle | dr6::kBs);
-  report_xfail(xfail, each, "then one #DB per instruction up to the stop (%u #DBs, expected %u)",
+  report_xfail(xfail, each,
+               "then one #DB per instruction up to the stop (%u #DBs, expected %u)",
                db_log.count, want);
 }
 
@@ -724,8 +727,8 @@ void icebp() {
     const bool tcg = known_tcg_difference(kTcg);
     report_fault_xfail(tcg, got, ExInfo(Vec::DB),
                        "ICEBP (the gate's DPL 0 does not apply to it)");
-    report_xfail(tcg, r.ok() && db_log.count == 1, "the CPL3 code went on after the #DB (%u #DBs)",
-                 db_log.count);
+    report_xfail(tcg, r.ok() && db_log.count == 1,
+                 "the CPL3 code went on after the #DB (%u #DBs)", db_log.count);
   }
 }
 

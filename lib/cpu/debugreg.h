@@ -43,7 +43,8 @@ constexpr uint64_t kFixed1 = 0xfffe07f0;  // bits 4-10 and 17-31
 constexpr uint64_t kReservedHigh = 0xffffffff00000000ull;
 // "No debug condition": every active-low bit 1, every status bit 0. The
 // value the SDM asks a #DB handler to leave behind (§18.2.3), and DR6's
-// value after reset (SDM vol.3A §10.1.1, table 10-1).
+// value after reset (SDM vol.3A, the table of processor states following
+// power-up, reset or INIT).
 constexpr uint64_t kIdle = kFixed1 | kBld | kRtm;
 static_assert(kIdle == 0xffff0ff0);
 constexpr uint64_t b(unsigned n) { return kB0 << n; }
@@ -58,7 +59,7 @@ constexpr uint64_t kFixed1 = 1ull << 10;
 constexpr uint64_t kRtm = 1ull << 11;  // with CPUID RTM and IA32_DEBUGCTL.RTM
 constexpr uint64_t kGd = 1ull << 13;
 constexpr uint64_t kReservedHigh = 0xffffffff00000000ull;
-// The reset value (SDM vol.3A table 10-1).
+// The reset value (the same SDM table).
 constexpr uint64_t kIdle = kFixed1;
 constexpr uint64_t local(unsigned n) { return 1ull << (2 * n); }
 constexpr uint64_t global(unsigned n) { return 2ull << (2 * n); }
@@ -82,7 +83,10 @@ constexpr unsigned len_bytes(Len l) {
   return l == Len::b1 ? 1 : l == Len::b2 ? 2 : l == Len::b4 ? 4 : 8;
 }
 constexpr const char* rw_name(Rw rw) {
-  return rw == Rw::exec ? "execute" : rw == Rw::write ? "write" : rw == Rw::io ? "I/O" : "read/write";
+  return rw == Rw::exec    ? "execute"
+         : rw == Rw::write ? "write"
+         : rw == Rw::io    ? "I/O"
+                           : "read/write";
 }
 
 // The DR7 bits that arm breakpoint n (local enable) with rw and len.
