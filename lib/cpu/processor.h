@@ -107,6 +107,8 @@ constexpr uint64_t AM = 1ull << 18;
 constexpr uint64_t PG = 1ull << 31;
 }  // namespace cr0
 namespace cr4 {
+// SDM vol.3 §2.5, §18.2.2: DR4/DR5 #UD instead of aliasing DR6/DR7.
+constexpr uint64_t DE = 1ull << 3;
 constexpr uint64_t PAE = 1ull << 5;
 constexpr uint64_t PGE = 1ull << 7;
 constexpr uint64_t OSFXSR = 1ull << 9;
@@ -243,6 +245,10 @@ constexpr CpuidBit kAmdIbrs{0x80000008, 0, CpuidReg::ebx, 14, "CPUID.80000008H:E
 constexpr CpuidBit kAmdStibp{0x80000008, 0, CpuidReg::ebx, 15,
                              "CPUID.80000008H:EBX[bit 15] STIBP"};
 constexpr CpuidBit kAmdSsbd{0x80000008, 0, CpuidReg::ebx, 24, "CPUID.80000008H:EBX[bit 24] SSBD"};
+// What DR6's active-low RTM and BLD bits depend on (SDM vol.3B §18.2.3).
+constexpr CpuidBit kRtm{7, 0, CpuidReg::ebx, 11, "CPUID.(EAX=7,ECX=0):EBX[bit 11] RTM"};
+constexpr CpuidBit kBusLockDetect{7, 0, CpuidReg::ecx, 24,
+                                  "CPUID.(EAX=7,ECX=0):ECX[bit 24] BUS_LOCK_DETECT"};
 }  // namespace feature
 
 // The CPU vendor, from the CPUID leaf 0 string (SDM vol.2A "CPUID", APM
