@@ -1,34 +1,38 @@
 // eventinj: how the CPU delivers events, beyond "the right vector arrives"
 // (Intel SDM vol.3A ch.6 "Interrupt and Exception Handling", AMD APM vol.2
 // ch.8 "Exceptions and Interrupts"). Stacks: a gate with IST n runs its
-// handler on the stack TSS.IST[n] names, an NMI too, and without IST on the
-// interrupted stack; either way RSP is aligned down to 16 before the
-// 64-bit frame is pushed (SDM §6.14.2, §6.14.5; APM §8.9.3, §8.9.4). An
-// event raised at CPL3 (INT n, a fault, an external interrupt) switches to
-// TSS.RSP0, loads SS with the null selector and pushes the user SS:RSP
-// (SDM §6.14.4, APM §8.9.3). Double faults: a #PF whose delivery meets a
-// not-present #PF gate (#NP, contributory) or an unmapped stack (a second
-// #PF) becomes #DF, error code 0, on the #DF gate's IST (SDM §6.15
-// "Interrupt 8", Table 6-5; APM §8.2.9). NMIs: while the NMI handler runs,
-// further NMIs are held until its IRET, and of several only one is held
-// (SDM §6.7.1; APM §8.2.3), from this CPU's own ICR and, with a second
-// CPU, from another one. Interrupt shadows: a maskable interrupt pending
-// when STI sets IF is taken after the instruction that follows STI, and
-// never if that is CLI (SDM vol.2B "STI"); after MOV SS neither a
-// single-step trap nor an interrupt is taken before the next instruction
-// completes (SDM §6.8.3; APM §8.2.1 "Interrupt shadow"). IRET to CPL3
-// checks the CS and SS it pops in the order of its pseudocode (SDM vol.2A
-// "IRET/IRETD/IRETQ", PROTECTED-MODE-RETURN and RETURN-TO-OUTER-
-// PRIVILEGE-LEVEL): a null CS is #GP(0), an out-of-limit, non-code or
-// RPL != DPL CS is #GP(selector), a not-present one #NP(selector); an SS
-// whose RPL or DPL differs from CS.RPL, or that is not writable data, is
-// #GP(selector), a null SS at CPL3 #GP(0), a not-present SS #SS(selector).
-// An external interrupt during a REP string instruction is taken between
-// iterations, with RCX/RSI/RDI describing the work left, and the
-// instruction resumes and finishes the job exactly (SDM vol.2B "REP/REPE/
-// REPZ/REPNE/REPNZ", §6.6 "Program or Task Restart"). Every gate, IST
-// pointer, RSP0, GDT slot, mapping and timer a check changes is put back
-// by scope, whether the check passed or not.
+// handler on the stack TSS.IST[n] names, an NMI too, and without IST on
+// the interrupted stack; either way RSP is aligned down to 16 before the
+// 64-bit frame is pushed (SDM §6.14.2, §6.14.5; APM §8.9 "Long-Mode
+// Interrupt Control Transfers"). An event raised at CPL3 (INT n, a fault,
+// an external interrupt) switches to TSS.RSP0, loads SS with the null
+// selector and pushes the user SS:RSP (SDM §6.14.4; APM §8.9). Double
+// faults: a #PF whose delivery meets a not-present #PF gate (#NP, a
+// contributory fault) or an unmapped stack (a second #PF) becomes #DF with
+// error code 0, on the #DF gate's IST (SDM §6.15 "Interrupt 8", Table 6-5;
+// APM §8.2.9). NMIs: while the NMI handler runs, further NMIs are held
+// until its IRET (SDM §6.7.1 "Handling Multiple NMIs"; APM §8.2.3), and
+// several sent meanwhile are held as one pending NMI, not queued; sent by
+// this CPU's own ICR and, with a second CPU, by another one. Interrupt
+// shadows: a maskable interrupt pending when STI sets IF is taken after
+// the instruction that follows STI, and not at all if that is CLI (SDM
+// vol.2B "STI"); after MOV SS neither a single-step trap nor an interrupt
+// is taken before the next instruction completes (SDM §6.8.3 "Masking
+// Exceptions and Interrupts When Switching Stacks"). STI directly followed
+// by MOV SS is left alone: which shadow covers which boundary then is not
+// pinned down. IRET to CPL3 checks the CS and SS it pops in the order of
+// its pseudocode (SDM vol.2A "IRET/IRETD/IRETQ", PROTECTED-MODE-RETURN and
+// RETURN-TO-OUTER-PRIVILEGE-LEVEL): a null CS is #GP(0), an out-of-limit,
+// non-code or RPL != DPL CS #GP(selector), a not-present CS #NP(selector);
+// an SS whose RPL or DPL differs from CS.RPL, or that is not writable
+// data, #GP(selector), a null SS at CPL3 #GP(0), a not-present SS
+// #SS(selector) (QEMU's TCG raises #NP there: XFAIL). An external
+// interrupt during a REP string instruction is taken between iterations,
+// with RCX/RSI/RDI describing the work left, and the instruction resumes
+// and finishes the job exactly (SDM vol.2B "REP/REPE/REPZ/REPNE/REPNZ",
+// §6.6 "Program or Task Restart"). Every gate, IST pointer, RSP0, GDT
+// slot, mapping and timer a check changes is put back by scope, whether
+// the check passed or not.
 #include <cstdint>
 #include <initializer_list>
 
@@ -96,7 +100,10 @@ void record(const ExceptionFrame* f) {
   seen.ss_in_handler = read_ss();
 }
 
-void reset_seen() { __atomic_store_n(&seen.count, 0, __ATOMIC_RELAXED), seen = Seen{}; }
+void reset_seen() {
+  seen = Seen{};
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
 unsigned seen_count() { return __atomic_load_n(&seen.count, __ATOMIC_ACQUIRE); }
 
 bool record_and_return(ExceptionFrame* f) {
