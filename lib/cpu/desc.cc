@@ -119,6 +119,12 @@ void set_gate_present(unsigned vector, bool present) {
     idt[vector].type_attr &= 0x7f;
 }
 
+unsigned gate_ist(unsigned vector) { return idt[vector & 0xff].ist & 7; }
+unsigned gate_dpl(unsigned vector) { return (idt[vector & 0xff].type_attr >> 5) & 3; }
+bool gate_present(unsigned vector) { return idt[vector & 0xff].type_attr & 0x80; }
+
+uint64_t test_descriptor(unsigned slot) { return gdt[kTestSlotBase / 8 + (slot % kTestSlots)]; }
+
 uint16_t set_test_descriptor(unsigned slot, uint64_t descriptor) {
   unsigned index = kTestSlotBase / 8 + (slot % kTestSlots);
   gdt[index] = descriptor;

@@ -30,6 +30,10 @@ constexpr unsigned kIstDoubleFault = 1;
 constexpr unsigned kIstNmi = 2;
 constexpr unsigned kIstMachineCheck = 3;
 constexpr unsigned kIstStackSize = 16384;
+// Slots the framework leaves free for tests, and the highest slot (the TSS
+// has seven, Intel SDM vol.3 §7.7, Figure 7-11).
+constexpr unsigned kIstFirstFree = 4;
+constexpr unsigned kIstLast = 7;
 
 struct [[gnu::packed]] Tss {
   uint32_t reserved0;
@@ -62,13 +66,29 @@ void set_gate_dpl(unsigned vector, unsigned dpl);
 void set_gate_ist(unsigned vector, unsigned ist);
 // Marks a gate present or not (a not-present gate raises #NP when used).
 void set_gate_present(unsigned vector, bool present);
+// The gate's current IST slot, DPL and present bit (to put them back).
+unsigned gate_ist(unsigned vector);
+unsigned gate_dpl(unsigned vector);
+bool gate_present(unsigned vector);
 
 // Writes spare GDT slot `slot` (< kTestSlots); returns its selector.
 uint16_t set_test_descriptor(unsigned slot, uint64_t descriptor);
+// What spare slot `slot` holds now.
+uint64_t test_descriptor(unsigned slot);
 // Raw descriptor values for tests (Intel SDM vol.3 §3.4.5).
 constexpr uint64_t kDescPresent = 1ull << 47;
 constexpr uint64_t kDescDpl3 = 3ull << 45;
 constexpr uint64_t kDescFlatData = 0x00cf93000000ffffull;  // present, writable, 4 GiB
+constexpr uint64_t kDescCode64 = 0x00af9b000000ffffull;    // present, readable, 64-bit (L)
+
+// Selector fields (SDM vol.3 §3.4.2): RPL in bits 1:0, TI in bit 2. The
+// error code of a fault that names a segment (SDM vol.3 §6.13) carries the
+// index and TI, with EXT and IDT in bits 0 and 1 where RPL was.
+constexpr uint16_t kSelectorRplMask = 3;
+constexpr uint16_t kSelectorTi = 1u << 2;
+constexpr uint32_t selector_error_code(uint16_t selector) {
+  return selector & ~uint32_t(kSelectorRplMask);
+}
 
 // The BSP's TSS, with its IST stacks, set up by boot.
 Tss* bsp_tss();
