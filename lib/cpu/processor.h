@@ -105,6 +105,11 @@ constexpr uint64_t NE = 1ull << 5;
 constexpr uint64_t WP = 1ull << 16;
 constexpr uint64_t AM = 1ull << 18;
 constexpr uint64_t PG = 1ull << 31;
+// ET reads as 1; NW and CD are the cache-disable pair that power-up sets
+// and INIT leaves alone (SDM vol.3 §2.5, Table 9-1 note 2).
+constexpr uint64_t ET = 1ull << 4;
+constexpr uint64_t NW = 1ull << 29;
+constexpr uint64_t CD = 1ull << 30;
 }  // namespace cr0
 namespace cr4 {
 constexpr uint64_t PAE = 1ull << 5;
