@@ -48,7 +48,7 @@ namespace after_init = smp::after_init;
 constexpr uint64_t kInitSpacingUs = 10'000;
 constexpr uint64_t kProbeTimeoutNs = 2'000'000'000;
 // How long a SIPI that must be ignored gets to (wrongly) restart the AP,
-// and how long a stopped AP is watched.
+// and the window over which a stopped AP's heartbeat must stand still.
 constexpr uint64_t kIgnoredSipiWindowMs = 100;
 constexpr uint64_t kStoppedWindowMs = 20;
 // Spins long enough to be caught running; bounded, then it halts.
@@ -307,6 +307,7 @@ void test_ap_under_prefix(unsigned c, uint64_t page) {
     report(running, "the probe spins (heartbeat %u)", h1);
     const bool sent = smp::send_sipi(c, page);
     timer::mdelay(kIgnoredSipiWindowMs);
+    timer::wait_until([&] { return load(s->heartbeat) > h1; }, kProbeTimeoutNs);
     const uint32_t e = load(s->entries), h2 = load(s->heartbeat);
     report(sent && running && e == 1 && h2 > h1,
            "ignored: the probe ran once (entries %u) and kept spinning (heartbeat %u -> %u)", e,
@@ -317,11 +318,22 @@ void test_ap_under_prefix(unsigned c, uint64_t page) {
     ReportPrefix p("second INIT");
     const bool sent = smp::send_init(c);
     timer::udelay(kInitSpacingUs);
-    const uint32_t h3 = load(s->heartbeat);
-    timer::mdelay(kStoppedWindowMs);
-    const uint32_t h4 = load(s->heartbeat);
-    report(sent && h3 == h4 && load(s->entries) == first.entries,
-           "the AP stops and waits (heartbeat %u -> %u, entries %u)", h3, h4, load(s->entries));
+    // A vCPU takes the INIT when its thread next runs: wait until the
+    // heartbeat stands still over a whole window.
+    uint32_t h = load(s->heartbeat), windows = 0;
+    const bool stopped = timer::wait_until(
+        [&] {
+          timer::mdelay(kStoppedWindowMs);
+          ++windows;
+          const uint32_t now = load(s->heartbeat);
+          const bool still = now == h;
+          h = now;
+          return still;
+        },
+        kProbeTimeoutNs);
+    report(sent && stopped && load(s->entries) == first.entries,
+           "the AP stops and waits (heartbeat still at %u after %u windows of %lu ms, entries %u)",
+           h, windows, kStoppedWindowMs, load(s->entries));
     probe.params->spin = 0;
     poison(s);
     const bool taken = smp::send_sipi(c, page) && wait_entries(s, first.entries + 1);
