@@ -63,6 +63,16 @@ constexpr uint64_t kDr6Mark = after_init::kDr6 | 1;  // B0
 constexpr uint64_t kLstarMark = 0xffffffff80badf00ull;
 constexpr uint16_t kFpuCwMark = 0x027f;  // 53-bit precision, all masked
 
+// PAT entry 7 (PAT, PCD and PWT set), which the framework's mappings do
+// not use, flipped between UC and UC-: a PAT distinct from the power-up
+// default, so that "kept" and "reset" differ.
+constexpr unsigned kPatShift = 7 * cpu::pat::kEntryBits;
+uint64_t pat_mark(uint64_t pat) {
+  const uint64_t e7 = (pat >> kPatShift) & cpu::pat::kEntryMask;
+  const uint64_t flipped = e7 == cpu::pat::kUc ? cpu::pat::kUcMinus : cpu::pat::kUc;
+  return (pat & ~(cpu::pat::kEntryMask << kPatShift)) | flipped << kPatShift;
+}
+
 void write_dr0(uint64_t v) { asm volatile("mov %0, %%dr0" ::"r"(v)); }
 void write_dr6(uint64_t v) { asm volatile("mov %0, %%dr6" ::"r"(v)); }
 uint16_t fpu_cw() {
@@ -90,6 +100,7 @@ void mark_and_record(Before* b) {
   b->fpu_cw_saved = fpu_cw();
   b->x2apic = apic::mode() == apic::Mode::x2apic;
   cpu::wrmsr(cpu::kMsrLstar, kLstarMark);
+  cpu::wrmsr(cpu::kMsrPat, pat_mark(b->pat));
   set_fpu_cw(kFpuCwMark);
   write_dr0(kDr0Mark);
   write_dr6(kDr6Mark);
@@ -200,7 +211,8 @@ void check_first_entry(const smp::ProbeState& s, const Before& b, uint64_t page,
          s.idtr.limit, after_init::kTableLimit);
   report(s.fpu_cw == kFpuCwMark, "x87 control word kept: 0x%x (0x%x)", s.fpu_cw, kFpuCwMark);
   report(s.tsc >= tsc0, "TSC kept counting: 0x%lx, 0x%lx before INIT", s.tsc, tsc0);
-  report(s.msr[kMsrPat] == b.pat, "PAT kept: 0x%lx (0x%lx)", s.msr[kMsrPat], b.pat);
+  report(s.msr[kMsrPat] == pat_mark(b.pat), "PAT kept: 0x%lx (0x%lx)", s.msr[kMsrPat],
+         pat_mark(b.pat));
   report(s.msr[kMsrLstar] == kLstarMark, "LSTAR kept: 0x%lx (0x%lx)", s.msr[kMsrLstar], kLstarMark);
 
   ReportPrefix a("APIC");
@@ -222,7 +234,7 @@ void check_first_entry(const smp::ProbeState& s, const Before& b, uint64_t page,
 struct Identity {
   unsigned cpu;
   uint32_t apic_id, svr;
-  uint64_t gs_base, rsp, cr4, efer;
+  uint64_t gs_base, rsp, cr4, efer, pat;
   const smp::PerCpu* percpu;
   uint16_t tr;
   bool if_clear;
@@ -239,6 +251,7 @@ void record_identity(Identity* w) {
   asm volatile("str %0" : "=r"(w->tr));
   w->cr4 = cpu::read_cr4();
   w->efer = cpu::rdmsr(cpu::kMsrEfer);
+  w->pat = cpu::rdmsr(cpu::kMsrPat);
   w->if_clear = !(cpu::read_rflags() & rflags::kInterrupt);
   strlcpy(w->prefix, report_prefix(), sizeof(w->prefix));
   // A line from the AP itself, under the prefix it inherited.
@@ -261,8 +274,9 @@ void check_back(unsigned c, const Before& b) {
          w.rsp, pc->stack_lo, pc->stack_hi);
   report((w.svr & apic::svr::kSoftwareEnable) && (w.svr & 0xff) == apic::kSpuriousVector,
          "APIC software-enabled again: SVR 0x%x", w.svr);
-  report(w.cr4 == cpu::read_cr4() && w.efer == cpu::rdmsr(cpu::kMsrEfer),
-         "CR4 0x%lx and EFER 0x%lx as on the BSP", w.cr4, w.efer);
+  report(w.cr4 == cpu::read_cr4() && w.efer == cpu::rdmsr(cpu::kMsrEfer) &&
+             w.pat == cpu::rdmsr(cpu::kMsrPat),
+         "CR4 0x%lx, EFER 0x%lx and PAT 0x%lx as on the BSP", w.cr4, w.efer, w.pat);
   report(w.if_clear, "the call runs with interrupts disabled");
   report(strcmp(w.prefix, report_prefix()) == 0, "the call starts from the caller's prefix '%s'",
          w.prefix);
