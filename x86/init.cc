@@ -5,7 +5,7 @@
 // Register", §11.4.7.3 "Local APIC State After an INIT Reset"; AMD APM
 // vol.2 §16.5 "Interprocessor Interrupts"). For each AP the test first
 // leaves marks in state that INIT must reset or keep (TPR, an LVT, DR0,
-// DR6, LSTAR, the x87 control word), sends INIT, then a SIPI to the
+// DR6, LSTAR, PAT, the x87 control word), sends INIT, then a SIPI to the
 // reset-state probe (lib/smp/probe.h), whose first instructions record
 // the registers, and compares them with the table of values after INIT
 // (SDM vol.3A §9.1.1, Table 9-1; APM vol.2 §14.1.3, Table 14-1): EAX, EBX,

@@ -48,6 +48,7 @@ void wait_idle(unsigned cpu);
 // offline; it then waits for a SIPI. false (and still online) when the
 // INIT never left the local APIC.
 bool take_offline(unsigned cpu);
+// True while `cpu` is in the framework and takes calls.
 bool online(unsigned cpu);
 // Raw start-up IPIs to an offline CPU: false, with nothing sent, for CPU 0,
 // an online CPU or an IPI that never left the local APIC.
