@@ -105,6 +105,11 @@ constexpr uint64_t NE = 1ull << 5;
 constexpr uint64_t WP = 1ull << 16;
 constexpr uint64_t AM = 1ull << 18;
 constexpr uint64_t PG = 1ull << 31;
+// ET reads as 1; NW and CD are the cache-disable pair that power-up sets
+// and INIT leaves alone (SDM vol.3 §2.5, Table 9-1 note 2).
+constexpr uint64_t ET = 1ull << 4;
+constexpr uint64_t NW = 1ull << 29;
+constexpr uint64_t CD = 1ull << 30;
 }  // namespace cr0
 namespace cr4 {
 // SDM vol.3 §2.5, §18.2.2: DR4/DR5 #UD instead of aliasing DR6/DR7.
@@ -149,6 +154,14 @@ constexpr uint32_t kMsrKernelGsBase = 0xc0000102;
 constexpr uint32_t kMsrTscAux = 0xc0000103;
 constexpr uint32_t kMsrApicBase = 0x1b;
 constexpr uint32_t kMsrPat = 0x277;
+// IA32_PAT: eight one-byte entries; two of the memory types (Intel SDM
+// vol.3 §12.12.2 "IA32_PAT MSR"; AMD APM vol.2 §7.8.1).
+namespace pat {
+constexpr unsigned kEntryBits = 8;
+constexpr uint64_t kEntryMask = 0xff;
+constexpr uint64_t kUc = 0x00;
+constexpr uint64_t kUcMinus = 0x07;
+}  // namespace pat
 // SYSENTER/SYSEXIT (Intel SDM vol.3 §5.8.7) and SYSCALL/SYSRET (SDM vol.3
 // §5.8.8, AMD APM vol.2 §6.1.1) targets and masks.
 // IA32_TIME_STAMP_COUNTER, the counter RDTSC reads, and IA32_TSC_ADJUST,

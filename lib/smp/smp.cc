@@ -17,6 +17,7 @@
 #include "rt/report.h"
 #include "rt/string.h"
 #include "smp/percpu.h"
+#include "smp/probe.h"
 #include "smp/trampoline.h"
 #include "timer/clock.h"
 
@@ -55,6 +56,10 @@ struct ControlState {
   uint64_t cr0, cr3, cr4, efer, pat, xcr0;
 };
 constinit ControlState bsp_state = {};
+
+// The trampoline page and the CR3 the APs start on, kept for reset_cpu.
+constinit uint64_t tramp_page = 0;
+constinit uint32_t tramp_cr3 = 0;
 
 // A usable delay even without a calibrated clock: PAUSE takes at least a
 // few cycles, so 1000 of them per microsecond errs on the long side.
@@ -113,6 +118,10 @@ uint32_t post(unsigned cpu, Fn fn, void* arg) {
   if (cpu >= ncpus) report_abort("on_cpu: no CPU %u (%u online)", cpu, ncpus);
   if (cpu == 0) report_abort("on_cpu: CPU 0 runs main() and takes no calls (from CPU %u)", smp_id());
   PerCpu& t = cpus[cpu];
+  if (!__atomic_load_n(&t.online, __ATOMIC_ACQUIRE))
+    report_abort("on_cpu: CPU %u (APIC id %u) is offline: the test reset it and did not bring it "
+                 "back",
+                 cpu, t.apic_id);
   t.call_lock.lock();
   wait_ticket(cpu, t.requested);
   // The call's lines carry the caller's prefix (rt/report.h).
@@ -232,6 +241,37 @@ bool start_ap(PerCpu& pc, TrampolineParams* params, uint64_t page) {
   return false;
 }
 
+// Writes the blob and its parameters to the trampoline page: at boot, and
+// again before each reset_cpu, since a test may have borrowed the page.
+TrampolineParams* install_trampoline() {
+  const uint64_t page = tramp_page;
+  memcpy(reinterpret_cast<void*>(page), ap_trampoline_start, ap_trampoline_end - ap_trampoline_start);
+  auto* params =
+      reinterpret_cast<TrampolineParams*>(page + (ap_trampoline_params - ap_trampoline_start));
+  params->gdt_limit = static_cast<uint16_t>(ap_trampoline_gdt_end - ap_trampoline_gdt - 1);
+  params->gdt_base = static_cast<uint32_t>(page + (ap_trampoline_gdt - ap_trampoline_start));
+  params->pm_offset = static_cast<uint32_t>(page + (ap_trampoline_pm - ap_trampoline_start));
+  params->pm_sel = TR_SEL_CODE32;
+  params->lm_offset = static_cast<uint32_t>(page + (ap_trampoline_lm - ap_trampoline_start));
+  params->lm_sel = TR_SEL_CODE64;
+  params->cr3 = tramp_cr3;
+  params->cr4 = static_cast<uint32_t>(bsp_state.cr4 & (cpu::cr4::PAE | cpu::cr4::LA57));
+  params->efer = static_cast<uint32_t>(cpu::efer::LME | (bsp_state.efer & cpu::efer::NXE));
+  params->entry = reinterpret_cast<uint64_t>(&ap_entry);
+  return params;
+}
+
+// A test's reset: the CPU's allocation, TSS and mailbox stay; what the
+// exception path kept about its last run does not.
+void forget_run_state(PerCpu& pc) {
+  pc.catcher = nullptr;
+  pc.unexpected_depth = 0;
+}
+
+bool offline_ap(unsigned cpu) {
+  return cpu != 0 && cpu < ncpus && !__atomic_load_n(&cpus[cpu].online, __ATOMIC_ACQUIRE);
+}
+
 void print_summary() {
   printf("smp: %u CPU%s (APIC ids ", ncpus, ncpus == 1 ? "" : "s");
   for (unsigned i = 0; i < ncpus; ++i) printf("%s%u", i ? "," : "", cpus[i].apic_id);
@@ -302,26 +342,15 @@ void init(BootInfo& bi) {
   bsp_state.pat = cpu::rdmsr(cpu::kMsrPat);
   bsp_state.xcr0 = (bsp_state.cr4 & cpu::cr4::OSXSAVE) ? cpu::xsave::xgetbv(cpu::xsave::kXcr0) : 0;
 
-  const uint64_t blob = ap_trampoline_end - ap_trampoline_start;
   const uint32_t cr3 = start_cr3();
   if (!make_executable(page) || cr3 == 0) {
     printf("smp: cannot prepare the trampoline page 0x%lx: running on the BSP alone\n", page);
     print_summary();
     return;
   }
-  memcpy(reinterpret_cast<void*>(page), ap_trampoline_start, blob);
-  auto* params =
-      reinterpret_cast<TrampolineParams*>(page + (ap_trampoline_params - ap_trampoline_start));
-  params->gdt_limit = static_cast<uint16_t>(ap_trampoline_gdt_end - ap_trampoline_gdt - 1);
-  params->gdt_base = static_cast<uint32_t>(page + (ap_trampoline_gdt - ap_trampoline_start));
-  params->pm_offset = static_cast<uint32_t>(page + (ap_trampoline_pm - ap_trampoline_start));
-  params->pm_sel = TR_SEL_CODE32;
-  params->lm_offset = static_cast<uint32_t>(page + (ap_trampoline_lm - ap_trampoline_start));
-  params->lm_sel = TR_SEL_CODE64;
-  params->cr3 = cr3;
-  params->cr4 = static_cast<uint32_t>(bsp_state.cr4 & (cpu::cr4::PAE | cpu::cr4::LA57));
-  params->efer = static_cast<uint32_t>(cpu::efer::LME | (bsp_state.efer & cpu::efer::NXE));
-  params->entry = reinterpret_cast<uint64_t>(&ap_entry);
+  tramp_page = page;
+  tramp_cr3 = cr3;
+  TrampolineParams* params = install_trampoline();
 
   unsigned skipped_x2 = 0, failed = 0;
   for (size_t i = 0; i < madt->cpu_count; ++i) {
@@ -370,7 +399,7 @@ void on_cpu(unsigned cpu, Fn fn, void* arg) {
 }
 
 void wait_idle(unsigned cpu) {
-  if (cpu >= ncpus || cpu == smp_id()) return;
+  if (cpu >= ncpus || cpu == smp_id() || !online(cpu)) return;
   wait_ticket(cpu, __atomic_load_n(&cpus[cpu].requested, __ATOMIC_ACQUIRE));
 }
 
@@ -382,6 +411,57 @@ void on_cpus(Fn fn, void* arg) {
   fn(arg);
   for (unsigned c = 0; c < ncpus; ++c)
     if (c != me) wait_ticket(c, tickets[c]);
+}
+
+bool online(unsigned cpu) {
+  return cpu < ncpus && __atomic_load_n(&cpus[cpu].online, __ATOMIC_ACQUIRE);
+}
+
+uint64_t start_page() { return tramp_page; }
+
+bool take_offline(unsigned cpu) {
+  if (cpu == 0 || cpu >= ncpus || cpu == smp_id() || !online(cpu)) return false;
+  PerCpu& pc = cpus[cpu];
+  pc.call_lock.lock();
+  wait_ticket(cpu, pc.requested);
+  // Offline first: the CPU is idle and stays so, and a late on_cpu must
+  // see it gone rather than post to a CPU that will never answer.
+  __atomic_store_n(&pc.online, false, __ATOMIC_RELEASE);
+  const bool sent = apic::send_init(pc.apic_id);
+  if (!sent) __atomic_store_n(&pc.online, true, __ATOMIC_RELEASE);
+  pc.call_lock.unlock();
+  return sent;
+}
+
+bool send_init(unsigned cpu) { return offline_ap(cpu) && apic::send_init(cpus[cpu].apic_id); }
+
+bool send_sipi(unsigned cpu, uint64_t page) {
+  if (!offline_ap(cpu) || (page & 0xfff) || page >= (1ull << 20)) return false;
+  return apic::send_startup(cpus[cpu].apic_id, static_cast<uint8_t>(page >> 12));
+}
+
+bool reset_cpu(unsigned cpu) {
+  if (cpu == 0 || cpu >= ncpus || cpu == smp_id() || !tramp_page) return false;
+  if (online(cpu) && !take_offline(cpu)) return false;
+  PerCpu& pc = cpus[cpu];
+  forget_run_state(pc);
+  TrampolineParams* params = install_trampoline();
+  if (start_ap(pc, params, tramp_page)) return true;
+  printf("smp: CPU %u (APIC id %u) did not come back after its reset\n", cpu, pc.apic_id);
+  return false;
+}
+
+Probe install_probe(uint64_t page) {
+  memcpy(reinterpret_cast<void*>(page), smp_probe_start, smp_probe_end - smp_probe_start);
+  auto* params = reinterpret_cast<ProbeParams*>(page + (smp_probe_params - smp_probe_start));
+  auto* state = reinterpret_cast<ProbeState*>(page + (smp_probe_state - smp_probe_start));
+  memset(params, 0, sizeof(*params));
+  params->gdt_limit = static_cast<uint16_t>(smp_probe_gdt_end - smp_probe_gdt - 1);
+  params->gdt_base = static_cast<uint32_t>(page + (smp_probe_gdt - smp_probe_start));
+  params->pm_offset = static_cast<uint32_t>(page + (smp_probe_pm - smp_probe_start));
+  params->pm_sel = PR_SEL_CODE32;
+  memset(state, 0, sizeof(*state));
+  return {params, state};
 }
 
 }  // namespace smp
