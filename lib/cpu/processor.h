@@ -272,6 +272,8 @@ constexpr CpuidBit kSvmVmsaveVirt{0x8000000a, 0, CpuidReg::edx, 15,
                                   "CPUID.8000000AH:EDX[bit 15] VMSAVEvirt"};
 constexpr CpuidBit kSvmVgif{0x8000000a, 0, CpuidReg::edx, 16, "CPUID.8000000AH:EDX[bit 16] VGIF"};
 constexpr CpuidBit kSvmVnmi{0x8000000a, 0, CpuidReg::edx, 25, "CPUID.8000000AH:EDX[bit 25] VNMI"};
+// 1 GiB pages, in the host's tables and so in nested ones (APM §15.25.1).
+constexpr CpuidBit kPage1gb{0x80000001, 0, CpuidReg::edx, 26, "CPUID.80000001H:EDX[bit 26] Page1GB"};
 }  // namespace feature
 constexpr uint32_t kCpuidSvm = 0x8000000a;
 constexpr uint32_t kMsrVmCr = 0xc0010114;
