@@ -28,6 +28,8 @@
 #include "rt/string.h"
 #include "svm/svm.h"
 
+extern "C" char svm_l2_entry[];
+
 namespace {
 
 using svm::ExitCode;
@@ -111,7 +113,6 @@ void test_vmmcall() {
   l2->enter(nothing);
   svm::Exit e = l2->run();
   if (!svm::report_exit(e, ExitCode::vmmcall, "VMMCALL after an empty L2 function")) return;
-  extern char svm_l2_entry[] asm("svm_l2_entry");
   // svm_l2_entry is "call *%rsi" (2 bytes), then VMMCALL.
   report(l2->save().rip == addr(svm_l2_entry) + 2, "RIP at the VMMCALL (0x%lx, want 0x%lx)",
          l2->save().rip, addr(svm_l2_entry) + 2);
