@@ -264,6 +264,54 @@ constexpr CpuidBit kBusLockDetect{7, 0, CpuidReg::ecx, 24,
                                   "CPUID.(EAX=7,ECX=0):ECX[bit 24] BUS_LOCK_DETECT"};
 }  // namespace feature
 
+// Secure Virtual Machine (AMD APM vol.2 §15.4, §15.30; vol.3 appendix E):
+// CPUID 8000_0001H ECX[2] says SVM exists, CPUID 8000_000AH describes it
+// (EAX[7:0] the revision, EBX the number of ASIDs, EDX the optional
+// features), EFER.SVME enables it, VM_CR.SVMDIS can forbid it and
+// VM_HSAVE_PA names the page where VMRUN keeps the host's state.
+namespace feature {
+constexpr CpuidBit kSvm{0x80000001, 0, CpuidReg::ecx, 2, "CPUID.80000001H:ECX[bit 2] SVM"};
+constexpr CpuidBit kSvmNpt{0x8000000a, 0, CpuidReg::edx, 0, "CPUID.8000000AH:EDX[bit 0] NP"};
+constexpr CpuidBit kSvmLbrv{0x8000000a, 0, CpuidReg::edx, 1, "CPUID.8000000AH:EDX[bit 1] LbrVirt"};
+constexpr CpuidBit kSvmNrips{0x8000000a, 0, CpuidReg::edx, 3, "CPUID.8000000AH:EDX[bit 3] NRIPS"};
+constexpr CpuidBit kSvmTscRate{0x8000000a, 0, CpuidReg::edx, 4,
+                               "CPUID.8000000AH:EDX[bit 4] TscRateMsr"};
+constexpr CpuidBit kSvmVmcbClean{0x8000000a, 0, CpuidReg::edx, 5,
+                                 "CPUID.8000000AH:EDX[bit 5] VmcbClean"};
+constexpr CpuidBit kSvmFlushByAsid{0x8000000a, 0, CpuidReg::edx, 6,
+                                   "CPUID.8000000AH:EDX[bit 6] FlushByAsid"};
+constexpr CpuidBit kSvmDecodeAssists{0x8000000a, 0, CpuidReg::edx, 7,
+                                     "CPUID.8000000AH:EDX[bit 7] DecodeAssists"};
+constexpr CpuidBit kSvmPauseFilter{0x8000000a, 0, CpuidReg::edx, 10,
+                                   "CPUID.8000000AH:EDX[bit 10] PauseFilter"};
+constexpr CpuidBit kSvmPauseFilterThreshold{0x8000000a, 0, CpuidReg::edx, 12,
+                                            "CPUID.8000000AH:EDX[bit 12] PauseFilterThreshold"};
+constexpr CpuidBit kSvmAvic{0x8000000a, 0, CpuidReg::edx, 13, "CPUID.8000000AH:EDX[bit 13] AVIC"};
+constexpr CpuidBit kSvmVmsaveVirt{0x8000000a, 0, CpuidReg::edx, 15,
+                                  "CPUID.8000000AH:EDX[bit 15] VMSAVEvirt"};
+constexpr CpuidBit kSvmVgif{0x8000000a, 0, CpuidReg::edx, 16, "CPUID.8000000AH:EDX[bit 16] VGIF"};
+constexpr CpuidBit kSvmVnmi{0x8000000a, 0, CpuidReg::edx, 25, "CPUID.8000000AH:EDX[bit 25] VNMI"};
+// 1 GiB pages, in the host's tables and so in nested ones (APM §15.25.1).
+constexpr CpuidBit kPage1gb{0x80000001, 0, CpuidReg::edx, 26, "CPUID.80000001H:EDX[bit 26] Page1GB"};
+}  // namespace feature
+constexpr uint32_t kCpuidSvm = 0x8000000a;
+constexpr uint32_t kMsrVmCr = 0xc0010114;
+constexpr uint32_t kMsrVmHsavePa = 0xc0010117;
+constexpr uint64_t kVmCrSvmDis = 1ull << 4;  // APM vol.2 §15.30.1
+namespace efer {
+constexpr uint64_t SVME = 1ull << 12;
+}  // namespace efer
+// Bits the VMRUN consistency checks name (APM vol.2 §15.5.1, §3.1.1,
+// §3.1.3): CR0.NW may not be set without CR0.CD; CR4.PSE selects 4 MiB
+// pages in legacy non-PAE paging.
+namespace cr0 {
+constexpr uint64_t NW = 1ull << 29;
+constexpr uint64_t CD = 1ull << 30;
+}  // namespace cr0
+namespace cr4 {
+constexpr uint64_t PSE = 1ull << 4;
+}  // namespace cr4
+
 // The CPU vendor, from the CPUID leaf 0 string (SDM vol.2A "CPUID", APM
 // vol.3 §E.3.1): GenuineIntel, AuthenticAMD, HygonGenuine.
 enum class Vendor : uint8_t { intel, amd, hygon, other };

@@ -30,3 +30,5 @@ PORTABLE_SRCS += lib/esp/vars.cc
 PORTABLE_SRCS += lib/esp/results.cc
 PORTABLE_SRCS += lib/esp/tco.cc
 PORTABLE_SRCS += lib/timer/reference.cc
+PORTABLE_SRCS += lib/svm/vmcb.cc
+PORTABLE_SRCS += lib/svm/bitmap.cc
