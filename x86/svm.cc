@@ -280,7 +280,7 @@ void test_ioio() {
                    svm::ioio::info1_str(e.info1, buf, sizeof(buf)),
                    svm::ioio::info1_str(want, want_buf, sizeof(want_buf)));
       report(e.info2 == addr(l2_inw_dx_next), "EXITINFO2 is the next RIP (0x%lx)", e.info2);
-      report((e.info1 & 0xffff) == (want & 0xffff) || (e.info1 & 0xf) == (want & 0xf),
+      report((e.info1 & (svm::ioio::kIn | svm::ioio::kStr | svm::ioio::kRep)) == svm::ioio::kIn,
              "EXITINFO1 TYPE says IN, no STR/REP (0x%lx)", e.info1 & 0xf);
     }
   }
