@@ -302,12 +302,8 @@ namespace efer {
 constexpr uint64_t SVME = 1ull << 12;
 }  // namespace efer
 // Bits the VMRUN consistency checks name (APM vol.2 §15.5.1, §3.1.1,
-// §3.1.3): CR0.NW may not be set without CR0.CD; CR4.PSE selects 4 MiB
-// pages in legacy non-PAE paging.
-namespace cr0 {
-constexpr uint64_t NW = 1ull << 29;
-constexpr uint64_t CD = 1ull << 30;
-}  // namespace cr0
+// §3.1.3): CR0.NW may not be set without CR0.CD (cr0:: above); CR4.PSE
+// selects 4 MiB pages in legacy non-PAE paging.
 namespace cr4 {
 constexpr uint64_t PSE = 1ull << 4;
 }  // namespace cr4
