@@ -324,12 +324,11 @@ declare -A ACCEL_SHOWN=()
 # where KVM cannot run it gets SKIP_REASON. The reason for TCG is shown
 # once per run.
 test_accel() {
-  local i=$1 shape=() want=${ACCEL:-auto}
+  local i=$1 want=${ACCEL:-auto}
   shift
-  accel_shape_to shape -machine q35 -cpu "$QEMU_DEFAULT_CPU" "${qemu_extra[@]}" "$@"
   [[ -z ${T_ACCEL[i]} ]] || want=${T_ACCEL[i]}
   TEST_ACCEL=tcg TEST_ACCEL_WHY=''
-  if ACCEL=$want accel_resolve "${shape[@]}"; then
+  if ACCEL=$want accel_resolve "$efitest" -machine q35 -cpu "$QEMU_DEFAULT_CPU" "${qemu_extra[@]}" "$@"; then
     TEST_ACCEL=$ACCEL_USED TEST_ACCEL_WHY=$ACCEL_WHY
   elif [[ -n ${T_ACCEL[i]} ]]; then
     SKIP_REASON="needs KVM: $ACCEL_WHY"

@@ -7,3 +7,13 @@ int cmd_scan(int argc, char** argv);      // report_cmd.cc
 int cmd_clean(int argc, char** argv);     // report_cmd.cc
 int cmd_tap_test(int argc, char** argv);  // report_cmd.cc
 int cmd_junit(int argc, char** argv);     // report_cmd.cc
+int cmd_accel(int argc, char** argv);     // accel_cmd.cc
+
+#include <string>
+
+#include "accel.h"
+
+// Durations in the cfg's forms (90, 90s, 1.5m, 2h, 1d) as seconds.
+bool parse_duration(const std::string& s, double* seconds);
+// The accelerator settings of the environment (accel_cmd.cc).
+accel::Env accel_env();

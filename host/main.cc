@@ -10,6 +10,7 @@
 //                                          one test's TAP, with its checks
 //   efitest junit OUT SUITE WALL_MS STARTED HOST RECORDS
 //                                          JUnit XML of a run
+//   efitest accel [--want W] -- QEMU_ARGS  KVM or TCG for this command line
 #include <cstdio>
 #include <cstring>
 
@@ -27,6 +28,7 @@ constexpr Command kCommands[] = {
     {"clean", cmd_clean},
     {"tap-test", cmd_tap_test},
     {"junit", cmd_junit},
+    {"accel", cmd_accel},
 };
 
 int usage() {

@@ -167,16 +167,9 @@ firmware_image_to() {
 
 # --- the accelerator -----------------------------------------------------------
 # KVM is used only where a probe VM has been seen to run under it: a
-# /dev/kvm that opens is not enough (a paravirtual KVM module opens fine
-# and then cannot run a full-virtualization guest). The probe is a 64 KiB
-# ROM (scripts/accel/probe.S, built to build/accel-probe.rom) booted with
-# -bios and no firmware, on the machine type and CPU model the test will
-# use: it goes from real mode to long mode, runs CPUID and writes
-# ACCEL_PROBE_VALUE to isa-debug-exit. Its result is cached per host and
-# shape (kernel release, QEMU binary, /dev/kvm and the KVM modules loaded,
-# -machine, -cpu), so that a suite probes each shape once.
+# /dev/kvm that opens is not enough. The probe, its cache and the decision
+# are the host program's (host/accel.h, `efitest accel`).
 
-readonly ACCEL_PROBE_VALUE=42 ACCEL_PROBE_STATUS=85  # (42 << 1) | 1
 # What QEMU prints when KVM cannot run the guest. After the first two QEMU
 # pauses the VM instead of exiting; after the third it aborts.
 readonly KVM_FAILURE_RE='KVM internal error|emulation failure|failed to set MSR|kvm run failed'
@@ -196,140 +189,26 @@ qemu_watch_stderr() {
   done <"$in"
 }
 
-# accel_shape_to VAR ARGS...: sets the array VAR to the arguments of a
-# QEMU command line that decide whether KVM can run it: every -machine
-# (QEMU merges them, accel= left out), the last -cpu.
-accel_shape_to() {
-  local -n shape_out=$1
-  shift
-  local cpu='' m
-  shape_out=()
-  while (($#)); do
-    case $1 in
-      -machine|-M)
-        local parts=() p kept=''
-        IFS=, read -r -a parts <<<"${2:-}"
-        for p in "${parts[@]}"; do [[ $p == accel=* ]] || kept+=",$p"; done
-        [[ -z $kept ]] || shape_out+=(-machine "${kept#,}")
-        shift ;;
-      -cpu) cpu=${2:-}; shift ;;
-    esac
-    shift
-  done
-  [[ -z $cpu ]] || shape_out+=(-cpu "$cpu")
-}
-
-# accel_probe SHAPE...: boots the probe ROM under KVM with the shape's
-# -machine and -cpu. Sets ACCEL_PROBE_MSG to why KVM cannot run it, or to
-# nothing when it ran. Bounded by ACCEL_PROBE_TIMEOUT (default 3s): a VM
-# that KVM stopped, or that never reaches the end, fails.
-accel_probe() {
-  local dir status=0 pid bound msg=''
-  ACCEL_PROBE_MSG=''
-  duration_to bound "${ACCEL_PROBE_TIMEOUT:-3}" || bound=3
-  dir=$(mktemp -d "${TMPDIR:-/tmp}/ktest-probe.XXXXXX")
-  mkfifo "$dir/stderr"
-  # shellcheck disable=SC2054  # the commas belong to QEMU option syntax
-  timeout -k 1s "${bound}s" "$QEMU" -nodefaults "$@" -accel kvm -bios "$ACCEL_PROBE_ROM" \
-    -m 16M -display none -serial none -monitor none -no-reboot \
-    -device isa-debug-exit,iobase=0xf4,iosize=0x04 </dev/null >/dev/null 2>"$dir/stderr" &
-  pid=$!
-  qemu_watch_stderr "$dir/stderr" "$dir/log" "$pid" "$dir/failed"
-  wait "$pid" || status=$?
-  if [[ -s $dir/failed ]]; then
-    IFS= read -r msg <"$dir/failed"
-  elif ((status != ACCEL_PROBE_STATUS)); then
-    local last=''
-    if [[ -s $dir/log ]]; then
-      last=$(grep -v -e '^$' -e 'terminating on signal' -e 'warning: ' "$dir/log" | tail -n 1 | cut -c1-160)
-      last=${last#*qemu-system-x86_64: }
-    fi
-    case $status in
-      124|137) msg="the probe VM did not reach its end within ${bound}s" ;;
-      0) msg="the probe VM reset instead of finishing" ;;
-      *) if ((status > 128 && status < 160)); then msg="QEMU was killed by signal $((status - 128))"
-         else msg="QEMU exited $status"; fi ;;
-    esac
-    msg+="${last:+: $last}"
-  fi
-  rm -rf "$dir"
-  ACCEL_PROBE_MSG=$msg
-}
-
-# accel_host_key_to VAR: what the probe's result depends on besides the
-# shape: the kernel release, the QEMU binary, /dev/kvm and the KVM modules.
-accel_host_key_to() {
-  local release='' qemu_path ids m mods=''
-  [[ -r /proc/sys/kernel/osrelease ]] && IFS= read -r release </proc/sys/kernel/osrelease
-  qemu_path=$(command -v "$QEMU") || qemu_path=$QEMU
-  ids=$(stat -L -c '%d:%i:%s:%Y:%t:%T' "$qemu_path" "$KVM_DEVICE" 2>/dev/null) || true
-  ids=${ids//$'\n'/ }
-  for m in /sys/module/kvm /sys/module/kvm_*; do
-    [[ -e $m ]] && mods+=" ${m##*/}"
-  done
-  printf -v "$1" 'kernel=%s qemu=%s ids=%s modules=%s' "$release" "$qemu_path" "$ids" "${mods# }"
-}
-
-# accel_cache_lookup KEY: returns 0 and sets ACCEL_WHY when ACCEL_CACHE has
-# a line for KEY (the last one counts).
-accel_cache_lookup() {
-  local k why found=1
-  [[ -f $ACCEL_CACHE ]] || return 1
-  while IFS=$'\t' read -r k why; do
-    if [[ $k == "$1" ]]; then found=0 ACCEL_WHY=$why; fi
-  done <"$ACCEL_CACHE"
-  return "$found"
-}
-
-# accel_kvm_works SHAPE...: returns 0 when KVM can run a guest of this
-# shape; otherwise sets ACCEL_WHY to why not. Cached in ACCEL_CACHE (one
-# line per host and shape: key, tab, empty or the reason), written under a
-# lock so that parallel runs probe a shape once.
-accel_kvm_works() {
-  ACCEL_WHY=''
-  if [[ ! -e $KVM_DEVICE ]]; then ACCEL_WHY="no $KVM_DEVICE"; return 1; fi
-  if [[ ! -r $KVM_DEVICE || ! -w $KVM_DEVICE ]]; then
-    ACCEL_WHY="$KVM_DEVICE is not readable and writable by this user"; return 1
-  fi
-  if [[ ! -f $ACCEL_PROBE_ROM ]]; then
-    ACCEL_WHY="the KVM probe ${ACCEL_PROBE_ROM##*/} is not built (run make)"; return 1
-  fi
-  local host key lock
-  accel_host_key_to host
-  key="$host shape=$*"
-  key=${key//$'\t'/ }
-  if ! accel_cache_lookup "$key"; then
-    mkdir -p "${ACCEL_CACHE%/*}"
-    exec {lock}>>"$ACCEL_CACHE.lock"
-    flock -w 60 "$lock" || true
-    # Another run may have probed while this one waited.
-    if ! accel_cache_lookup "$key"; then
-      accel_probe "$@"
-      ACCEL_WHY=${ACCEL_PROBE_MSG:+KVM cannot run this guest: $ACCEL_PROBE_MSG}
-      printf '%s\t%s\n' "$key" "$ACCEL_WHY" >>"$ACCEL_CACHE"
-    fi
-    exec {lock}>&-
-  fi
-  [[ -z $ACCEL_WHY ]]
-}
-
-# accel_resolve SHAPE...: sets ACCEL_USED (kvm or tcg) and ACCEL_WHY (why
-# that one, for the log and the one-line notice). ACCEL=kvm|tcg forces one;
-# empty or `auto` takes KVM when it works for this shape. Returns 1 when
-# KVM is forced but cannot run this shape (ACCEL_WHY says why), 2 on a bad
-# ACCEL.
+# accel_resolve EFITEST QEMU_ARGS...: sets ACCEL_USED (kvm or tcg) and
+# ACCEL_WHY (why that one, for the log and the one-line notice) for a
+# command line with these arguments. ACCEL=kvm|tcg forces one; empty or
+# `auto` takes KVM when the probe ran for this machine type and CPU model.
+# Returns 1 when KVM is forced but cannot run it (ACCEL_WHY says why), 2 on
+# a bad ACCEL.
 accel_resolve() {
-  case ${ACCEL:-auto} in
-    auto)
-      if accel_kvm_works "$@"; then ACCEL_USED=kvm ACCEL_WHY="the KVM probe ran"
-      else ACCEL_USED=tcg; fi ;;
-    kvm)
-      ACCEL_USED=kvm
-      accel_kvm_works "$@" || return 1
-      ACCEL_WHY="ACCEL=kvm, the KVM probe ran" ;;
-    tcg) ACCEL_USED=tcg ACCEL_WHY="ACCEL=tcg" ;;
-    *) echo "error: ACCEL must be kvm, tcg or auto, not '$ACCEL'" >&2; return 2 ;;
-  esac
+  local tool=$1 key val rc=2 st
+  shift
+  ACCEL_USED='' ACCEL_WHY=''
+  while IFS='=' read -r key val; do
+    case $key in
+      used) ACCEL_USED=$val ;;
+      why) ACCEL_WHY=$val ;;
+      rc) rc=$val ;;
+    esac
+  done < <(KVM_DEVICE=$KVM_DEVICE ACCEL_PROBE_ROM=$ACCEL_PROBE_ROM ACCEL_CACHE=$ACCEL_CACHE \
+    "$tool" accel --want "${ACCEL:-auto}" -- "$@" && st=0 || st=$?; echo "rc=$st")
+  if ((rc == 2)); then echo "error: ${ACCEL_WHY:-the accelerator could not be decided}" >&2; fi
+  return "$rc"
 }
 
 # QEMU splits option values on commas; a literal comma is written twice.

@@ -32,3 +32,5 @@ PORTABLE_SRCS += lib/esp/tco.cc
 PORTABLE_SRCS += lib/timer/reference.cc
 PORTABLE_SRCS += lib/svm/vmcb.cc
 PORTABLE_SRCS += lib/svm/bitmap.cc
+PORTABLE_SRCS += host/accel.cc
+PORTABLE_SRCS += host/proc.cc
