@@ -35,8 +35,11 @@ uint16_t read_seg_gs() { uint16_t v; asm volatile("mov %%gs, %0" : "=r"(v)); ret
 // The blob is copied once; its first 64-bit and compatibility-mode
 // instructions run through the page tables, which map the low pages as
 // data (NX) like all loader memory, so they become RWX.
-void prepare() {
+}  // namespace
+
+void init() {
   if (prepared) return;
+  if (const char* why = unavailable()) report_abort("modeswitch: %s", why);
   const uint64_t b = base();
   const size_t blob = size_t(ms_blob_end - ms_blob_start);
   if (blob > MS_BLOB_MAX) report_abort("modeswitch: the blob is %zu bytes, room for %u", blob,
@@ -61,11 +64,13 @@ void prepare() {
   prepared = true;
 }
 
+namespace {
+
 // Fills what the way back restores, runs the trampoline, restores IF.
 void enter(uint32_t mode, uint64_t cr3_final, uint64_t cr4_final) {
   if (const char* why = unavailable()) report_abort("modeswitch: %s", why);
   if (smp::smp_id() != 0) report_abort("modeswitch: only the BSP may leave long mode");
-  prepare();
+  init();
   Params* p = params();
   const uint64_t flags = cpu::read_rflags();
   cpu::cli();
@@ -131,7 +136,7 @@ RealResult run_real(const RealRun& run) {
   if (const char* why = unavailable()) report_abort("modeswitch: %s", why);
   if (run.size + kExitJumpSize > MS_SNIPPET_SIZE || run.handler_count > 4)
     report_abort("modeswitch: snippet of %zu bytes does not fit", run.size);
-  prepare();
+  init();
   uint8_t* area = snippet_area();
   memcpy(area, run.code, run.size);
   encode_exit_jump(area + run.size, FarPtr16{blob_offset(ms_rm_exit), blob_segment()});

@@ -52,6 +52,12 @@ namespace modeswitch {
 // Null when the trampoline can run here, else why not (static text).
 const char* unavailable();
 
+// Copies the blob to the low pages and maps them RWX in the live table
+// (they are loader data, NX, until then). Idempotent; run_real and
+// change_paging call it. A caller that builds a root for change_paging
+// calls it first, so that the new tables map the low pages the same way.
+void init();
+
 // The snippet segment: 64 KiB at snippet_segment():0, reachable from C++
 // at snippet_area() (identity map).
 uint16_t snippet_segment();
@@ -89,7 +95,8 @@ RealResult run_real(const RealRun& run);
 
 // Leaves long mode, loads CR4.LA57 = la57 and CR3 = root with paging off,
 // and returns in 64-bit mode with that paging mode. root must be below
-// 4 GiB and identity-map the image, its stacks and the low pages.
+// 4 GiB and identity-map the image, its stacks and the low pages (RWX,
+// as init() leaves them).
 void change_paging(uint64_t root, bool la57);
 
 }  // namespace modeswitch
