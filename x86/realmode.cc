@@ -195,6 +195,7 @@ constexpr uint16_t data16(unsigned i) { return uint16_t(('A' + i) | ('A' + i + 1
 
 // What a check compares.
 enum class F : uint8_t { eax, ebx, ecx, edx, esi, edi, ebp, esp, flags, ds, es, fs, ss, vec, fip, fcs, mem16 };
+const char* const kNames16[] = {"AX", "BX", "CX", "DX", "SI", "DI", "BP", "SP"};
 const char* const kFieldNames[] = {"EAX", "EBX", "ECX", "EDX", "ESI", "EDI", "EBP", "ESP", "FLAGS",
                                    "DS", "ES", "FS", "SS", "vector", "IP pushed", "CS pushed", "word"};
 constexpr uint32_t kNoVector = 0x100;
@@ -217,7 +218,6 @@ constexpr Want BP(uint32_t v) { return {F::ebp, v, 0xffff}; }
 constexpr Want SP(uint32_t v) { return {F::esp, v, 0xffff}; }
 constexpr Want AL(uint32_t v) { return {F::eax, v, 0xff}; }
 constexpr Want EAX(uint32_t v) { return {F::eax, v}; }
-constexpr Want EBX(uint32_t v) { return {F::ebx, v}; }
 constexpr Want ECX(uint32_t v) { return {F::ecx, v}; }
 constexpr Want EDX(uint32_t v) { return {F::edx, v}; }
 constexpr Want ESP(uint32_t v) { return {F::esp, v}; }
@@ -620,6 +620,9 @@ void describe(char* buf, size_t size, const Want& w, uint32_t v) {
     rt::snprintf(buf + n, size - n, " word[%04xh]=%04xh", w.addr, v);
   } else if (w.mask != 0xffffffffu && w.mask != 0xffff && w.mask != 0xff) {
     rt::snprintf(buf + n, size - n, " %s&%xh=%xh", kFieldNames[unsigned(w.field)], w.mask, v & w.mask);
+  } else if ((w.mask == 0xffff || w.mask == 0xff) && unsigned(w.field) < 8) {
+    rt::snprintf(buf + n, size - n, " %s%s=%xh", w.mask == 0xff ? "low byte of " : "",
+                 kNames16[unsigned(w.field)], v & w.mask);
   } else {
     rt::snprintf(buf + n, size - n, " %s=%xh", kFieldNames[unsigned(w.field)], v & w.mask);
   }
