@@ -246,6 +246,8 @@ constexpr CpuidBit kXsavec{0xd, 1, CpuidReg::eax, 1, "CPUID.(EAX=0DH,ECX=1):EAX[
 constexpr CpuidBit kXgetbv1{0xd, 1, CpuidReg::eax, 2, "CPUID.(EAX=0DH,ECX=1):EAX[bit 2] XGETBV1"};
 constexpr CpuidBit kXsaves{0xd, 1, CpuidReg::eax, 3, "CPUID.(EAX=0DH,ECX=1):EAX[bit 3] XSAVES"};
 constexpr CpuidBit kUmip{7, 0, CpuidReg::ecx, 2, "CPUID.(EAX=7,ECX=0):ECX[bit 2] UMIP"};
+// 5-level paging, CR4.LA57 (SDM vol.3 §4.1.1, §4.5).
+constexpr CpuidBit kLa57{7, 0, CpuidReg::ecx, 16, "CPUID.(EAX=7,ECX=0):ECX[bit 16] LA57"};
 constexpr CpuidBit kWbnoinvd{0x80000008, 0, CpuidReg::ebx, 9,
                              "CPUID.80000008H:EBX[bit 9] WBNOINVD"};
 constexpr CpuidBit kRdpid{7, 0, CpuidReg::ecx, 22, "CPUID.(EAX=7,ECX=0):ECX[bit 22] RDPID"};

@@ -8,6 +8,7 @@
 #include "cpu/addr.h"
 #include "cpu/desc.h"
 #include "cpu/exceptions.h"
+#include "cpu/modeswitch_layout.h"
 #include "cpu/processor.h"
 #include "efi/bootinfo.h"
 #include "efi/cmdline.h"
@@ -198,6 +199,16 @@ extern "C" efi::Status efi_main(efi::Handle image, efi::SystemTable* st) {
   if (!efi::is_error(bs->allocate_pages(efi::AllocateType::max_address, efi::MemoryType::loader_data,
                                         1, &tramp)))
     info.trampoline_page = tramp;
+  // Pages below 1 MiB for the mode-switch trampoline: real-mode code and
+  // its segments must be reachable with 20-bit addresses (Intel SDM vol.3
+  // §21.1.1). Loader data, like the trampoline page, so the page allocator
+  // never hands them out (lib/efi/memmap.h: loader ranges stay in use).
+  efi::PhysicalAddress low = 0xfffff;
+  if (!efi::is_error(bs->allocate_pages(efi::AllocateType::max_address, efi::MemoryType::loader_data,
+                                        modeswitch::kLowPages, &low)) && low) {
+    info.low_pages = low;
+    info.low_page_count = modeswitch::kLowPages;
+  }
 
   efi::MapBuffer mb;
   if (efi::Status s = efi::allocate_map_buffer(bs, mb); efi::is_error(s))

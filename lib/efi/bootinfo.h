@@ -86,6 +86,10 @@ struct BootInfo {
 
   // Reserved for later phases before ExitBootServices.
   uint64_t trampoline_page;  // one page below 1 MiB for AP start-up, or 0
+  // Contiguous pages below 1 MiB for the mode-switch trampoline
+  // (lib/cpu/modeswitch.h: real mode and paging changes), or 0.
+  uint64_t low_pages;
+  uint64_t low_page_count;
   uint64_t pt_pool_base;     // page-table pool (physical)
   uint64_t pt_pool_pages;
   uint64_t pt_pool_used;
