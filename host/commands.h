@@ -8,6 +8,7 @@ int cmd_clean(int argc, char** argv);     // report_cmd.cc
 int cmd_tap_test(int argc, char** argv);  // report_cmd.cc
 int cmd_junit(int argc, char** argv);     // report_cmd.cc
 int cmd_accel(int argc, char** argv);     // accel_cmd.cc
+int cmd_suite(int argc, char** argv);     // suite.cc
 
 #include <string>
 

@@ -11,6 +11,7 @@
 //   efitest junit OUT SUITE WALL_MS STARTED HOST RECORDS
 //                                          JUnit XML of a run
 //   efitest accel [--want W] -- QEMU_ARGS  KVM or TCG for this command line
+//   efitest suite --top DIR -- ARGS        the suite runner (./run_tests.sh)
 #include <cstdio>
 #include <cstring>
 
@@ -29,6 +30,7 @@ constexpr Command kCommands[] = {
     {"tap-test", cmd_tap_test},
     {"junit", cmd_junit},
     {"accel", cmd_accel},
+    {"suite", cmd_suite},
 };
 
 int usage() {

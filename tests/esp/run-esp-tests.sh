@@ -29,6 +29,8 @@ set -uo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=scripts/lib/qemu.sh
 . "$top/scripts/lib/qemu.sh"
+# shellcheck source=scripts/lib/host.sh
+. "$top/scripts/lib/host.sh"
 cd "$top" || exit 1
 
 passed=0 failed=0
@@ -52,8 +54,10 @@ sb_vars=${OVMF_SB_VARS:-/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd}
 sb_key=${SNAKEOIL_KEY:-/usr/share/ovmf/PkKek-1-snakeoil.key}
 sb_cert=${SNAKEOIL_CERT:-/usr/share/ovmf/PkKek-1-snakeoil.pem}
 qemu_timeout=${ESP_QEMU_TIMEOUT:-300}
-# KVM only where the probe VM ran under it (scripts/lib/qemu.sh).
-if ! accel_resolve -machine q35 -cpu max; then
+# KVM only where the probe VM ran under it (host/accel.h).
+efitest=''
+efitest_tool_to efitest "$top" || { bad "the host program is missing"; exit 1; }
+if ! accel_resolve "$efitest" -machine q35 -cpu max; then
   bad "ACCEL=${ACCEL:-}: $ACCEL_WHY"
   echo "$passed passed, $failed failed"
   exit 1

@@ -34,3 +34,4 @@ PORTABLE_SRCS += lib/svm/vmcb.cc
 PORTABLE_SRCS += lib/svm/bitmap.cc
 PORTABLE_SRCS += host/accel.cc
 PORTABLE_SRCS += host/proc.cc
+PORTABLE_SRCS += host/selection.cc
