@@ -12,6 +12,7 @@
 //                                          JUnit XML of a run
 //   efitest accel [--want W] -- QEMU_ARGS  KVM or TCG for this command line
 //   efitest suite --top DIR -- ARGS        the suite runner (./run_tests.sh)
+//   efitest manifest [OPTIONS]             the ESP runner's manifest
 #include <cstdio>
 #include <cstring>
 
@@ -31,6 +32,7 @@ constexpr Command kCommands[] = {
     {"junit", cmd_junit},
     {"accel", cmd_accel},
     {"suite", cmd_suite},
+    {"manifest", cmd_manifest},
 };
 
 int usage() {

@@ -12,7 +12,7 @@
 #
 # Layout of the ESP:
 #   EFI/BOOT/BOOTX64.EFI      the batch runner (efi/runner.efi)
-#   efitest/manifest.txt      the selection (scripts/esp/mkmanifest.sh)
+#   efitest/manifest.txt      the selection (`efitest manifest`)
 #   efitest/x86/...           every test image (x86/**/*.efi)
 #   efitest/efi/...           the other EFI applications (efi/*.efi)
 # The runner adds efitest/journal.txt while it runs and results.tap,
@@ -85,7 +85,8 @@ trap 'rm -rf "$tmp" "$img.tmp.$$" "$fat"' EXIT
 rm -rf "$tmp"
 mkdir -p "$tmp/EFI/BOOT" "$tmp/efitest/x86" "$tmp/efitest/efi"
 
-"$top/scripts/esp/mkmanifest.sh" --parser "$parser" "${manifest_args[@]}" >"$tmp/efitest/manifest.txt"
+[[ -x $parser ]] || die "no host program (--parser build/efitest)"
+"$parser" manifest "${manifest_args[@]}" >"$tmp/efitest/manifest.txt"
 cp "$top/efi/runner.efi" "$tmp/EFI/BOOT/BOOTX64.EFI"
 (cd "$top/x86" && find . -name '*.efi' -type f) | sort | while IFS= read -r f; do
   mkdir -p "$tmp/efitest/x86/$(dirname "$f")"
