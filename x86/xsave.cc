@@ -1,6 +1,6 @@
 // xsave: the XSAVE feature set as CPUID leaf 0DH enumerates it, XSETBV's
-// rules, and save/restore round trips of x87, SSE and AVX state. CPUID
-// (EAX=0DH,ECX=0) gives the XCR0 bits in EDX:EAX, with bit 0 (x87) always
+// rules, and save/restore round trips of x87, SSE, AVX and AVX-512 state.
+// CPUID (EAX=0DH,ECX=0) gives the XCR0 bits in EDX:EAX, with bit 0 (x87) always
 // set, and in EBX/ECX the area sizes for today's XCR0 and for every
 // supported bit; sub-leaf 1 EAX enumerates XSAVEOPT, XSAVEC, XGETBV1 and
 // XSAVES, and sub-leaves i >= 2 each component's size and standard-format
@@ -20,9 +20,17 @@
 // XRSTOR loaded from memory, and may be 0 only for a component in its
 // initial configuration, as after VZEROUPPER for AVX (SDM vol.1 §13.6,
 // §13.8.3; it is never required to be 0, so that is reported, not
-// demanded); the compacted forms write XCOMP_BV = RFBM | bit 63. XRSTOR
-// with XSTATE_BV[i] clear puts component i in its initial configuration,
-// and one whose header has bytes 23:8 non-zero in the standard form raises
+// demanded); the compacted forms write XCOMP_BV = RFBM | bit 63 and put
+// each component where the sizes of those before it, each rounded up to
+// 64 bytes where CPUID.(0DH,i):ECX[1] says so, place it (SDM vol.1
+// §13.4.3). Where CPUID.(EAX=7,ECX=0):EBX[16] AVX512F and
+// CPUID.(0DH,0):EAX[7:5] are set, the round trips run again with XCR0[7:5]
+// set: k0-k7 (KMOVQ; KMOVW without AVX512BW), bits 511:256 of ZMM0-15 and
+// ZMM16-31 (VMOVDQU64) must be in the opmask, ZMM_Hi256 and Hi16_ZMM
+// components, 64, 512 and 1024 bytes, k_i at byte 8i, ZMMi's upper half
+// at 32i and ZMM(16+i) at 64i (SDM vol.1 §13.5.5 "AVX-512 State"). XRSTOR
+// with XSTATE_BV[i] clear puts component i in its initial configuration
+// (for components 5-7: all zeros, SDM vol.1 §13.6), and one whose header has bytes 23:8 non-zero in the standard form raises
 // #GP(0) (SDM vol.1 §13.8.1); after XSAVE the whole area is checked
 // against what was loaded, and after XRSTOR the registers themselves. An area that is not 64-byte aligned raises
 // #GP(0) (SDM vol.2 XSAVE "Protected Mode Exceptions"). Finally the state
@@ -32,7 +40,10 @@
 // puts CR4 and XCR0 back. Under QEMU's TCG, XSETBV (target/i386/tcg/
 // fpu_helper.c, helper_xsetbv) accepts any enumerated XCR0[7:5] pattern,
 // with or without AVX, so the AVX-512 rules are XFAIL there; TCG enumerates
-// neither XSAVEC nor XSAVES nor AVX512F, so those parts SKIP by CPUID.
+// neither XSAVEC nor XSAVES, and it has no EVEX instructions: it drops
+// AVX512F from CPUID leaf 7 even under -cpu Skylake-Server, which keeps
+// XCR0[7:5] in leaf 0DH, so the component sizes and XSETBV rules run there
+// and the AVX-512 round trips SKIP by AVX512F.
 #include <cstdint>
 
 #include "cpu/exceptions.h"
