@@ -3,7 +3,7 @@
 // a hypervisor has to intercept or emulate, many times, and reports the
 // median cost per operation as an INFO line and as a line of its own,
 //   BENCH <name> <cycles>
-// which the runner keeps, so that two runs (two hypervisors, two builds)
+// for the runner's logs, so that two runs (two hypervisors, two builds)
 // can be compared. The cases: CPUID, which exits unconditionally in VMX
 // non-root operation (Intel SDM vol.3C "VMX Non-Root Operation",
 // "Instructions That Cause VM Exits Unconditionally") and is intercepted
@@ -18,17 +18,19 @@
 // §11.5.4.1), which arms a host timer; a self-IPI from send to handled,
 // through the ICR shorthand or the x2APIC SELF IPI register (SDM vol.3
 // §11.6.1, §11.12.11); and a fixed IPI to CPU 1, halted while idle, whose
-// handler answers through memory, from send to answer. Each sample times a batch of
-// operations with the TSC, behind LFENCE so that the reads do not pass the
-// operations; a case takes samples for a fixed time, at least kMinSamples
-// and at most kMaxSamples of them. A case PASSes when it ran and its median
-// lies above 0 and below 10 ms; a case that cannot run here is a SKIP that
-// says why: the CPUID bit it needs (x2APIC, TSC-deadline), a second CPU, a
+// handler answers through memory, from send to answer. The cycles are TSC
+// ticks (under QEMU's TCG, the host's). Each sample times a batch of
+// operations, behind LFENCE so that the TSC reads do not pass them; a case
+// takes samples for a fixed time, at least kMinSamples and at most
+// kMaxSamples of them. A case PASSes when it ran and its median lies above
+// 0 and below 10 ms; a case that cannot run here is a SKIP that says why:
+// the CPUID bit it needs (x2APIC, TSC-deadline), a second CPU, or a
 // hypercall instruction that raises #UD because nothing handles it (as
-// under QEMU's TCG with no hypervisor beneath: SDM vol.2B "VMCALL", APM
-// vol.3 "VMMCALL": #UD when not intercepted). The APIC accessors of lib/apic
-// read IA32_APIC_BASE on every call to learn the mode, an exit of its own,
-// so the timed paths touch the registers directly.
+// under QEMU's TCG with no hypervisor beneath: VMCALL outside VMX
+// operation, VMMCALL when not intercepted, SDM vol.2B "VMCALL", APM vol.3
+// "VMMCALL"). The APIC accessors of lib/apic read IA32_APIC_BASE on every
+// call to learn the mode, an exit of its own, so the timed paths touch the
+// registers directly.
 #include <cstdint>
 
 #include "apic/apic.h"
@@ -216,18 +218,25 @@ void case_cpuid() {
                      }));
 }
 
-// VMCALL and VMMCALL are the two KVM, Xen and Hyper-V hypercall paths;
-// RAX holds the number, the others may carry arguments and come back
-// changed (Xen's debug builds poison them), so all are clobbered.
-#define HYPERCALL(insn)                                                               \
-  [] {                                                                                \
-    uint64_t rax = kUnassignedHypercall;                                              \
-    asm volatile(insn                                                                 \
-                 : "+a"(rax)                                                          \
-                 :                                                                    \
-                 : "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "memory"); \
-    return true;                                                                      \
-  }
+// VMCALL and VMMCALL are the hypercall instructions of KVM, Xen and
+// Hyper-V; RAX holds the number, the other registers may carry arguments
+// and come back changed (Xen's debug builds poison them), so all are
+// clobbered.
+template <bool kAmd>
+bool hypercall() {
+  uint64_t rax = kUnassignedHypercall;
+  if constexpr (kAmd)
+    asm volatile("vmmcall"
+                 : "+a"(rax)
+                 :
+                 : "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "memory");
+  else
+    asm volatile("vmcall"
+                 : "+a"(rax)
+                 :
+                 : "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "memory");
+  return true;
+}
 
 template <typename Call>
 void hypercall_case(const char* name, const char* insn, Call call) {
@@ -249,15 +258,14 @@ void hypercall_case(const char* name, const char* insn, Call call) {
 void case_hypercall() {
   const cpu::Vendor v = cpu::vendor();
   if (v == cpu::Vendor::intel) {
-    hypercall_case("vmcall", "VMCALL", HYPERCALL("vmcall"));
+    hypercall_case("vmcall", "VMCALL", hypercall<false>);
   } else if (v == cpu::Vendor::amd || v == cpu::Vendor::hygon) {
-    hypercall_case("vmmcall", "VMMCALL", HYPERCALL("vmmcall"));
+    hypercall_case("vmmcall", "VMMCALL", hypercall<true>);
   } else {
     report_skip("hypercall: vendor %s: neither VMCALL (Intel) nor VMMCALL (AMD) is its own",
                 cpu::vendor_str(v));
   }
 }
-#undef HYPERCALL
 
 void case_pm_timer() {
   if (!timer::pm::present()) {
