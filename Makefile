@@ -58,7 +58,7 @@ all: $(TESTS) $(APPS) $(ACCEL_PROBE) $(EFITEST)
 
 # Renamed into place so that a running suite never executes a half-written
 # binary.
-$(EFITEST): $(EFITEST_SRCS) $(wildcard host/*.h lib/result/*.h scripts/cfg/*.h) lib/rt/verdict.h
+$(EFITEST): $(EFITEST_SRCS) $(wildcard host/*.h lib/result/*.h scripts/cfg/*.h scripts/image/*.h) lib/rt/verdict.h
 	$(say) HOSTCXX $@
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(HOSTCXX) -std=c++20 -O2 -Wall -Wextra $(WERROR_FLAG) \
@@ -115,10 +115,10 @@ efi/%.so: efi/%.o $(ENTRY_OBJ) lib/libtest.a efi.lds scripts/image/check-elf.sh
 	$(Q)$(PETOOL) check $@.tmp || { rm -f $@.tmp; exit 1; }
 	$(Q)mv $@.tmp $@
 
-$(PETOOL): scripts/image/petool.cc
+$(PETOOL): scripts/image/petool.cc scripts/image/pe.cc scripts/image/pe.h
 	$(say) HOSTCXX $@
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(HOSTCXX) -std=c++20 -O2 -Wall -Wextra -Werror -o $@ $<
+	$(Q)$(HOSTCXX) -std=c++20 -O2 -Wall -Wextra -Werror -o $@ scripts/image/petool.cc scripts/image/pe.cc
 
 # Keep intermediate files: the .so and .debug are what symbolizers read.
 .SECONDARY:

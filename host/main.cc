@@ -14,6 +14,7 @@
 //   efitest suite --top DIR -- ARGS        the suite runner (./run_tests.sh)
 //   efitest manifest [OPTIONS]             the ESP runner's manifest
 //   efitest qmp --in P --out P JSON...     one QMP conversation (snapshots)
+//   efitest pe-driver SRC DST              an EFI application as a driver
 #include <cstdio>
 #include <cstring>
 
@@ -35,6 +36,7 @@ constexpr Command kCommands[] = {
     {"suite", cmd_suite},
     {"manifest", cmd_manifest},
     {"qmp", cmd_qmp},
+    {"pe-driver", cmd_pe_driver},
 };
 
 int usage() {

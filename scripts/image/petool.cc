@@ -27,93 +27,11 @@
 #include <string>
 #include <vector>
 
+#include "pe.h"
+
 namespace {
 
-constexpr uint16_t kPe32PlusMagic = 0x20b;
-constexpr uint16_t kSubsystemEfiApplication = 10;
-constexpr uint16_t kDllNxCompat = 0x100;
-constexpr uint32_t kScnUninitializedData = 0x80;
-constexpr uint32_t kScnMemExecute = 0x20000000;
-constexpr uint32_t kScnMemWrite = 0x80000000;
-constexpr unsigned kBaseRelocDirectory = 5;
-
-// Offsets inside the PE32+ optional header.
-constexpr size_t kOptSectionAlignment = 32;
-constexpr size_t kOptFileAlignment = 36;
-constexpr size_t kOptSizeOfImage = 56;
-constexpr size_t kOptCheckSum = 64;
-constexpr size_t kOptSubsystem = 68;
-constexpr size_t kOptDllCharacteristics = 70;
-constexpr size_t kOptNumberOfRvaAndSizes = 108;
-constexpr size_t kOptDataDirectories = 112;
-
-struct Section {
-  std::string name;
-  uint32_t virtual_size, virtual_address, raw_size, raw_offset, characteristics;
-};
-
-struct Image {
-  std::vector<uint8_t> bytes;
-  size_t opt = 0;  // offset of the optional header
-  std::vector<Section> sections;
-  std::string error;
-
-  uint16_t u16(size_t off) const { return bytes[off] | bytes[off + 1] << 8; }
-  uint32_t u32(size_t off) const { return u16(off) | uint32_t(u16(off + 2)) << 16; }
-  void put16(size_t off, uint16_t v) { bytes[off] = v & 0xff; bytes[off + 1] = v >> 8; }
-  void put32(size_t off, uint32_t v) { put16(off, v & 0xffff); put16(off + 2, v >> 16); }
-};
-
-bool parse(const char* path, Image& img) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) { img.error = "cannot open"; return false; }
-  img.bytes.assign(std::istreambuf_iterator<char>(in), {});
-  auto& b = img.bytes;
-  if (b.size() < 0x40 || b[0] != 'M' || b[1] != 'Z') { img.error = "no MZ header"; return false; }
-  size_t pe = img.u32(0x3c);
-  if (pe + 24 > b.size() || std::memcmp(&b[pe], "PE\0\0", 4) != 0) {
-    img.error = "no PE signature";
-    return false;
-  }
-  size_t coff = pe + 4;
-  unsigned nsections = img.u16(coff + 2);
-  size_t opt_size = img.u16(coff + 16);
-  img.opt = coff + 20;
-  if (img.opt + opt_size > b.size() || opt_size < kOptDataDirectories) {
-    img.error = "truncated optional header";
-    return false;
-  }
-  if (img.u16(img.opt) != kPe32PlusMagic) { img.error = "not PE32+"; return false; }
-  size_t sh = img.opt + opt_size;
-  if (sh + nsections * 40 > b.size()) { img.error = "truncated section table"; return false; }
-  for (unsigned i = 0; i < nsections; ++i, sh += 40) {
-    Section s;
-    s.name.assign(reinterpret_cast<const char*>(&b[sh]), strnlen(reinterpret_cast<const char*>(&b[sh]), 8));
-    s.virtual_size = img.u32(sh + 8);
-    s.virtual_address = img.u32(sh + 12);
-    s.raw_size = img.u32(sh + 16);
-    s.raw_offset = img.u32(sh + 20);
-    s.characteristics = img.u32(sh + 36);
-    img.sections.push_back(s);
-  }
-  return true;
-}
-
-// PE image checksum: 16-bit one's-complement-style sum of the file with the
-// checksum field taken as zero, plus the file length.
-uint32_t pe_checksum(const Image& img) {
-  const size_t skip = img.opt + kOptCheckSum;
-  uint64_t sum = 0;
-  const auto& b = img.bytes;
-  for (size_t i = 0; i < b.size(); i += 2) {
-    if (i == skip || i == skip + 2) continue;
-    uint32_t w = b[i] | (i + 1 < b.size() ? b[i + 1] << 8 : 0);
-    sum += w;
-    sum = (sum & 0xffff) + (sum >> 16);
-  }
-  sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<uint32_t>(sum + b.size());
-}
+using namespace pe;
 
 int nx_compat(const char* path) {
   Image img;
@@ -123,7 +41,7 @@ int nx_compat(const char* path) {
   }
   size_t off = img.opt + kOptDllCharacteristics;
   img.put16(off, img.u16(off) | kDllNxCompat);
-  img.put32(img.opt + kOptCheckSum, pe_checksum(img));
+  img.put32(img.opt + kOptCheckSum, checksum(img));
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(reinterpret_cast<const char*>(img.bytes.data()), img.bytes.size());
   return out ? 0 : 1;

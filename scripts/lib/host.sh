@@ -15,7 +15,7 @@ efitest_tool_to() {
     if [[ ! -x $out ]]; then
       stale=1
     else
-      for f in "${srcs[@]}" "$top"/host/*.h "$top"/lib/result/*.h "$top"/scripts/cfg/*.h "$top/lib/rt/verdict.h"; do
+      for f in "${srcs[@]}" "$top"/host/*.h "$top"/lib/result/*.h "$top"/scripts/cfg/*.h "$top"/scripts/image/*.h "$top/lib/rt/verdict.h"; do
         if [[ $f != /* ]]; then f=$top/$f; fi
         if [[ $f -nt $out ]]; then stale=1; break; fi
       done

@@ -208,22 +208,14 @@ snapshot_key() {
 }
 
 # snapshot_driver_copy SRC DST: DST is SRC with the PE subsystem changed
-# from EFI application (10) to EFI boot-service driver (11). The firmware
+# from EFI application (10) to EFI boot-service driver (11), by the host
+# program (`efitest pe-driver`, with petool's PE code). The firmware
 # then loads the loader into boot-services memory, which a test sees as
 # free after ExitBootServices, exactly as if no loader had been there; as
 # an application it would stay loader memory and split a usable range of
 # the test's memory map. OVMF starts either kind through -kernel.
 snapshot_driver_copy() {
-  local src=$1 dst=$2 pe sig magic sub
-  pe=$(od -An -tu4 -j60 -N4 "$src") && pe=${pe//[[:space:]]/} || return 1
-  [[ $pe =~ ^[0-9]+$ ]] || return 1
-  sig=$(od -An -tx1 -j"$pe" -N4 "$src") magic=$(od -An -tx1 -j$((pe + 24)) -N2 "$src")
-  sub=$(od -An -tu2 -j$((pe + 92)) -N2 "$src")
-  [[ ${sig//[[:space:]]/} == 50450000 && ${magic//[[:space:]]/} == 0b02 && ${sub//[[:space:]]/} == 10 ]] ||
-    return 1
-  cp -f "$src" "$dst.tmp.$$" &&
-    printf '\x0b' | dd of="$dst.tmp.$$" bs=1 seek=$((pe + 92)) conv=notrunc status=none &&
-    mv -f "$dst.tmp.$$" "$dst"
+  "${SNAPSHOT_EFITEST:?}" pe-driver "$1" "$2"
 }
 
 # A path inside a JSON string inside a sh command: single-quoted for sh,
