@@ -10,6 +10,7 @@ int cmd_junit(int argc, char** argv);     // report_cmd.cc
 int cmd_accel(int argc, char** argv);     // accel_cmd.cc
 int cmd_suite(int argc, char** argv);     // suite.cc
 int cmd_manifest(int argc, char** argv);  // manifest_cmd.cc
+int cmd_qmp(int argc, char** argv);       // qmp_cmd.cc
 
 #include <string>
 

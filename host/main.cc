@@ -13,6 +13,7 @@
 //   efitest accel [--want W] -- QEMU_ARGS  KVM or TCG for this command line
 //   efitest suite --top DIR -- ARGS        the suite runner (./run_tests.sh)
 //   efitest manifest [OPTIONS]             the ESP runner's manifest
+//   efitest qmp --in P --out P JSON...     one QMP conversation (snapshots)
 #include <cstdio>
 #include <cstring>
 
@@ -33,6 +34,7 @@ constexpr Command kCommands[] = {
     {"accel", cmd_accel},
     {"suite", cmd_suite},
     {"manifest", cmd_manifest},
+    {"qmp", cmd_qmp},
 };
 
 int usage() {

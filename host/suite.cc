@@ -72,6 +72,9 @@ all tests outside the group nodefault.
                      3 under TCG; env TIMEOUT_SCALE)
   --cold             boot every test cold (firmware included) instead of
                      restoring a saved VM; the same as COLD_BOOT=1
+  --boot ENTRY       efi (default): x86/<name>.efi under UEFI firmware; pvh:
+                     x86/<name>.elf through the PVH entry, no firmware (the
+                     same as BOOT=ENTRY; docs/pvh.md)
   --firmware NAME    firmware profile: pflash (default), bios or secboot
                      (the same as FIRMWARE=NAME; docs/running.md)
   --config FILE      the test list (default: unittests.cfg beside this
@@ -224,6 +227,7 @@ struct Options {
   bool tap = false, verbose = false, list = false, cold = false;
   std::string list_format = "names";
   std::string junit, log_dir, cfg_file, timeout_override, timeout_scale, shard, durations;
+  std::string boot = "efi";
 };
 
 Options parse_options(const std::vector<std::string>& args, const std::string& top) {
@@ -231,6 +235,7 @@ Options parse_options(const std::vector<std::string>& args, const std::string& t
   o.cfg_file = top + "/unittests.cfg";
   o.timeout_override = env_or("TIMEOUT", "");
   o.timeout_scale = env_or("TIMEOUT_SCALE", "");
+  o.boot = env_or("BOOT", "efi");
   std::string jobs = "1";
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -283,6 +288,9 @@ Options parse_options(const std::vector<std::string>& args, const std::string& t
       setenv("FIRMWARE", value(a).c_str(), 1);
     } else if (eq("--firmware", &v)) {
       setenv("FIRMWARE", v.c_str(), 1);
+    } else if (a == "--boot") {
+      o.boot = value(a);
+    } else if (eq("--boot", &o.boot)) {
     } else if (a == "--list-format") {
       o.list_format = value(a);
     } else if (eq("--list-format", &o.list_format)) {
@@ -309,6 +317,7 @@ Options parse_options(const std::vector<std::string>& args, const std::string& t
     die_usage("bad timeout '" + o.timeout_override + "'");
   if (!o.timeout_scale.empty() && !is_positive_number(o.timeout_scale))
     die_usage("timeout scale must be a positive number, not '" + o.timeout_scale + "'");
+  if (o.boot != "efi" && o.boot != "pvh") die_usage("--boot is efi or pvh, not '" + o.boot + "'");
   if (o.list_format != "names" && o.list_format != "json")
     die_usage("--list-format is names or json, not '" + o.list_format + "'");
   return o;
@@ -352,6 +361,7 @@ class Suite {
     rmdir(work_.c_str());
   }
   std::vector<std::string> base_args(const cfg::Test& t) const;
+  std::string image_of(const cfg::Test& t) const;
 
   std::string top_;
   Options o_;
@@ -387,10 +397,12 @@ void Suite::load() {
   if (r.ok() && !o_.list) {
     for (const cfg::Test& t : r.tests) {
       if (!t.skip_reason.empty() || (!t.arch.empty() && t.arch != "x86_64")) continue;
+      if (!t.boot.empty() && t.boot != o_.boot) continue;
       struct stat is;
-      std::string path = image_dir_ + "/" + t.file;
+      const std::string image = image_of(t);
+      std::string path = image_dir_ + "/" + image;
       if (stat(path.c_str(), &is) != 0 || !S_ISREG(is.st_mode))
-        r.errors.push_back({t.file_line, "[" + t.name + "]: image '" + t.file + "' not found in " +
+        r.errors.push_back({t.file_line, "[" + t.name + "]: image '" + image + "' not found in " +
                                              image_dir_ + " (not built? run make)"});
     }
   }
@@ -428,6 +440,15 @@ void Suite::load() {
   }
 }
 
+// The image of a test for the run's entry: x86/<name>.efi, or the .elf
+// built from the same objects for PVH.
+std::string Suite::image_of(const cfg::Test& t) const {
+  if (o_.boot != "pvh") return t.file;
+  std::string f = t.file;
+  if (f.size() > 4 && f.compare(f.size() - 4, 4, ".efi") == 0) f.resize(f.size() - 4);
+  return f + ".elf";
+}
+
 std::vector<std::string> Suite::base_args(const cfg::Test& t) const {
   std::vector<std::string> args;
   if (!t.smp.empty()) {
@@ -446,7 +467,7 @@ void Suite::list_json() {
   std::string out = "[\n";
   for (size_t k = 0; k < order_.size(); ++k) {
     const cfg::Test& t = tests_[order_[k]];
-    std::vector<std::string> run = {"scripts/run", "x86/" + t.file};
+    std::vector<std::string> run = {"scripts/run", "x86/" + image_of(t)};
     std::vector<std::string> args = base_args(t);
     run.insert(run.end(), args.begin(), args.end());
     if (!t.test_args.empty()) {
@@ -460,7 +481,7 @@ void Suite::list_json() {
            ",\n   \"test_args\": " + json_str(t.test_args) + ", \"accel\": " + json_str(t.accel) +
            ", \"timeout_s\": {\"kvm\": " + seconds_str(base) + ", \"tcg\": " +
            seconds_str(base * kTcgTimeoutScale) + "},\n   \"skip_reason\": " + json_str(t.skip_reason) +
-           ", \"arch\": " + json_str(t.arch) + ", \"checks\": " + json_list(t.checks) +
+           ", \"arch\": " + json_str(t.arch) + ", \"boot\": " + json_str(t.boot) + ", \"checks\": " + json_list(t.checks) +
            ", \"cfg_line\": " + std::to_string(t.line) + "}" + (k + 1 < order_.size() ? ",\n" : "\n");
   }
   out += "]\n";
@@ -564,6 +585,8 @@ void Suite::human(const std::string& s) {
 
 std::string Suite::precheck(const cfg::Test& t) {
   if (!t.skip_reason.empty()) return t.skip_reason;
+  if (!t.boot.empty() && t.boot != o_.boot)
+    return "boot = " + t.boot + ": runs only through the " + (t.boot == "pvh" ? "PVH" : "EFI") + " entry";
   if (!t.arch.empty() && t.arch != "x86_64") return "arch " + t.arch + " is not built";
   for (const std::string& c : t.checks) {
     size_t eq = c.find('=');
@@ -606,12 +629,19 @@ void Suite::record(size_t index, Outcome o, const std::string& detail, uint64_t 
     std::ifstream in(log, std::ios::binary);
     std::string line;
     result::Check check;
+    result::Bench bench;
     std::string cleaned_log;
+    std::vector<std::pair<std::string, std::string>> benches;
     while (std::getline(in, line)) {
       line.resize(result::clean_line(line.data(), line.size()));
-      if (result::parse_check(Str(line.data(), line.size()), &check)) sub.add(check);
+      const Str l(line.data(), line.size());
+      if (result::parse_check(l, &check)) sub.add(check);
+      if (result::parse_bench(l, &bench))
+        benches.push_back({std::string(bench.name.p, bench.name.n), std::string(bench.value.p, bench.value.n)});
       if (o_.verbose && o_.jobs > 1) cleaned_log += line + "\n";
     }
+    std::vector<result::Bench> bench_list;
+    for (const auto& [n, v] : benches) bench_list.push_back({Str(n.data(), n.size()), Str(v.data(), v.size())});
     sub.finish();
     result::TestReport r;
     r.name = Str(t.name.data(), t.name.size());
@@ -619,6 +649,8 @@ void Suite::record(size_t index, Outcome o, const std::string& detail, uint64_t 
     r.detail = Str(detail.data(), detail.size());
     r.ms = ms;
     r.log = Str(log.data(), log.size());
+    r.bench = bench_list.data();
+    r.bench_count = bench_list.size();
     result::tap_test(tb, static_cast<uint32_t>(done_), r);
     tb.flush();
     append_file(tap_file_, tap);
@@ -700,7 +732,7 @@ void Suite::launch(size_t index) {
   const std::string result_file = work_ + "/" + std::to_string(index) + ".result";
   unlink(result_file.c_str());
   const std::string run = top_ + "/scripts/run";
-  const std::string image = image_dir_ + "/" + t.file;
+  const std::string image = image_dir_ + "/" + image_of(t);
   s.started = proc::now();
   pid_t pid = fork();
   if (pid < 0) die("cannot start scripts/run");
@@ -717,6 +749,7 @@ void Suite::launch(size_t index) {
     setenv("ACCEL", accel_used.c_str(), 1);
     setenv("TIMEOUT", (timeout + "s").c_str(), 1);
     setenv("RUN_RESULT_FILE", result_file.c_str(), 1);
+    setenv("BOOT", o_.boot.c_str(), 1);
     std::vector<char*> argv = {const_cast<char*>(run.c_str()), const_cast<char*>(image.c_str())};
     for (std::string& a : s.args) argv.push_back(a.data());
     argv.push_back(nullptr);

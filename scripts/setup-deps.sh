@@ -7,7 +7,7 @@ PACKAGES="
     g++ clang make binutils
     qemu-system-x86 ovmf
     mtools dosfstools gdisk sbsigntool
-    libgtest-dev libcapstone-dev
+    libgtest-dev libcapstone-dev nlohmann-json3-dev
     libxml2-utils perl openssl
 "
 

@@ -234,6 +234,10 @@ constexpr CpuidBit kXsave{1, 0, CpuidReg::ecx, 26, "CPUID.1:ECX[bit 26] XSAVE"};
 constexpr CpuidBit kOsxsave{1, 0, CpuidReg::ecx, 27, "CPUID.1:ECX[bit 27] OSXSAVE"};
 constexpr CpuidBit kAvx{1, 0, CpuidReg::ecx, 28, "CPUID.1:ECX[bit 28] AVX"};
 constexpr CpuidBit kHypervisor{1, 0, CpuidReg::ecx, 31, "CPUID.1:ECX[bit 31] hypervisor"};
+// The local APIC's x2APIC mode and its TSC-deadline timer mode (SDM vol.3
+// §11.12.1, §11.5.4.1).
+constexpr CpuidBit kX2apic{1, 0, CpuidReg::ecx, 21, "CPUID.1:ECX[bit 21] x2APIC"};
+constexpr CpuidBit kTscDeadline{1, 0, CpuidReg::ecx, 24, "CPUID.1:ECX[bit 24] TSC-deadline"};
 constexpr CpuidBit kTscAdjust{7, 0, CpuidReg::ebx, 1, "CPUID.(EAX=7,ECX=0):EBX[bit 1] IA32_TSC_ADJUST"};
 constexpr CpuidBit kInvpcid{7, 0, CpuidReg::ebx, 10, "CPUID.(EAX=7,ECX=0):EBX[bit 10] INVPCID"};
 constexpr CpuidBit kClflushopt{7, 0, CpuidReg::ebx, 23,

@@ -82,6 +82,15 @@ constexpr uint32_t kAvxBytes = 16 * 16;
 constexpr uint32_t kOpmaskBytes = 8 * 8;
 constexpr uint32_t kZmmHi256Bytes = 16 * 32;
 constexpr uint32_t kHi16ZmmBytes = 16 * 64;
+// Where each register sits inside its AVX-512 component (SDM vol.1
+// §13.5.5): k_i at byte 8i of opmask state, bits 511:256 of ZMMi
+// (i < 16) at byte 32i of ZMM_Hi256 state, ZMM(16+i) at byte 64i of
+// Hi16_ZMM state.
+constexpr uint32_t kOpmaskSlot = 8, kZmmHi256Slot = 32, kHi16ZmmSlot = 64;
+// The opmask registers are 64 bits wide, but only with AVX512BW are there
+// instructions that reach bits 63:16 (KMOVQ, KMOVD); AVX512F alone has
+// KMOVW, which zeroes them on a load (SDM vol.2 "KMOVW/KMOVB/KMOVQ/KMOVD").
+constexpr CpuidBit kAvx512bw{7, 0, CpuidReg::ebx, 30, "CPUID.(EAX=7,ECX=0):EBX[bit 30] AVX512BW"};
 
 // CPUID leaf 0DH (SDM vol.2A CPUID, "Processor Extended State Enumeration").
 // All of these return 0 when the leaf is above the maximum basic leaf.

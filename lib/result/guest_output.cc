@@ -118,6 +118,27 @@ bool parse_summary(Str line, Counts* out) {
   return true;
 }
 
+bool parse_bench(Str line, Bench* out) {
+  if (!line.starts_with("BENCH ")) return false;
+  size_t i = 6, name_start = i;
+  while (i < line.n && line.p[i] != ' ' && line.p[i] != '\t') ++i;
+  if (i == name_start || i == line.n) return false;
+  Str name(line.p + name_start, i - name_start);
+  ++i;
+  size_t value_start = i, dots = 0;
+  for (; i < line.n; ++i) {
+    char c = line.p[i];
+    if (c == '.') {
+      ++dots;
+    } else if (c < '0' || c > '9') {
+      return false;
+    }
+  }
+  if (i == value_start || dots > 1 || line.p[value_start] == '.' || line.p[line.n - 1] == '.') return false;
+  *out = {name, Str(line.p + value_start, line.n - value_start)};
+  return true;
+}
+
 size_t OutputScan::keep(char* dst, size_t cap, Str s) {
   size_t n = s.n < cap ? s.n : cap;
   for (size_t i = 0; i < n; ++i) dst[i] = s.p[i];

@@ -5,6 +5,7 @@
 //   SUMMARY: 5 tests, 1 unexpected failures, 2 expected failures, 1 skipped
 //   ERROR: <text>                 (the framework's own errors)
 //   ERROR: loader: <text>         (the fast-run loader's)
+//   BENCH <name> <value>          (a measurement, e.g. x86/vmexit's cycles)
 //
 // Lines arrive raw from a serial port: clean_line first removes what a
 // terminal would interpret (OVMF clears the screen with CSI sequences), CRs,
@@ -34,6 +35,13 @@ struct Check {
 bool parse_check(Str line, Check* out);
 // A SUMMARY line, or false.
 bool parse_summary(Str line, Counts* out);
+
+// A measurement line: "BENCH <name> <value>", the name without blanks,
+// the value a decimal number.
+struct Bench {
+  Str name, value;
+};
+bool parse_bench(Str line, Bench* out);
 
 // What one run's output said, line by line. feed() takes cleaned lines.
 class OutputScan {

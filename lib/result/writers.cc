@@ -28,6 +28,17 @@ void TapSubtest::finish() {
 }
 
 void tap_test(TextBuf& out, uint32_t number, const TestReport& r) {
+  auto put_bench = [&] {
+    if (!r.bench_count) return;
+    out.put("  bench:\n");
+    for (size_t i = 0; i < r.bench_count; ++i) {
+      out.put("    ");
+      out.put_yaml(r.bench[i].name);
+      out.put(": ");
+      out.put(r.bench[i].value);
+      out.putc('\n');
+    }
+  };
   switch (r.outcome) {
     case Outcome::pass:
       out.printf("ok %u - ", number);
@@ -35,6 +46,11 @@ void tap_test(TextBuf& out, uint32_t number, const TestReport& r) {
       out.put(" (");
       out.put_tap(r.detail);
       out.put(")\n");
+      if (r.bench_count) {
+        out.put("  ---\n");
+        put_bench();
+        out.put("  ...\n");
+      }
       return;
     case Outcome::skip:
       out.printf("ok %u - ", number);
@@ -66,6 +82,7 @@ void tap_test(TextBuf& out, uint32_t number, const TestReport& r) {
     out.putc('\n');
   }
   out.printf("  duration_ms: %lu\n", static_cast<unsigned long>(r.ms));
+  put_bench();
   out.put("  ...\n");
 }
 

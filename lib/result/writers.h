@@ -6,7 +6,8 @@
 // line per test, with the guest's checks before it as an indented subtest
 // (the layout prove and Test::More use) and, for anything but a pass, a
 // YAML block with the verdict, the reason, the log or image and the
-// duration. XFAIL checks are TODO, so a known deviation does not fail the
+// duration; a test that printed BENCH lines gets a YAML block with them,
+// a pass included. XFAIL checks are TODO, so a known deviation does not fail the
 // stream; XPASS is "not ok" because it counts as a failure.
 //
 // JUnit: FAIL maps to <failure>, SKIP to <skipped>, and ERROR, CRASH,
@@ -30,6 +31,10 @@ struct TestReport {
   Str classname;   // JUnit classname
   Str log;         // the test's log file, if any
   Str image;       // the test's image, if any
+  // The guest's BENCH lines, kept in the YAML block (even of a pass) so
+  // that two runs can be compared.
+  const Bench* bench = nullptr;
+  size_t bench_count = 0;
 };
 
 void tap_plan(TextBuf& out, uint32_t count);

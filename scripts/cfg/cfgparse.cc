@@ -57,7 +57,7 @@ bool valid_file(std::string_view s, std::string& why) {
 }
 
 enum class Key {
-  file, smp, memory, extra_params, test_args, groups, arch, accel, timeout, check, skip_reason
+  file, smp, memory, extra_params, test_args, groups, arch, accel, boot, timeout, check, skip_reason
 };
 
 const std::map<std::string_view, Key>& keys() {
@@ -67,6 +67,7 @@ const std::map<std::string_view, Key>& keys() {
       {"qemu_params", Key::extra_params},  // newer kvm-unit-tests spelling
       {"test_args", Key::test_args}, {"groups", Key::groups},
       {"arch", Key::arch},           {"accel", Key::accel},
+      {"boot", Key::boot},
       {"timeout", Key::timeout},     {"check", Key::check},
       {"skip_reason", Key::skip_reason},
   };
@@ -228,6 +229,10 @@ class Parser {
         if (value != "kvm" && value != "tcg") return bad("kvm or tcg");
         t.accel = value;
         break;
+      case Key::boot:
+        if (value != "efi" && value != "pvh") return bad("efi or pvh");
+        t.boot = value;
+        break;
       case Key::timeout:
         if (!valid_duration(value)) return bad("a duration such as 90, 90s, 2m or 1h, above 0");
         t.timeout = value;
@@ -350,6 +355,7 @@ std::string emit_records(const std::vector<Test>& tests) {
     add_field(out, "test_args", t.test_args);
     add_field(out, "arch", t.arch);
     add_field(out, "accel", t.accel);
+    add_field(out, "boot", t.boot);
     add_field(out, "timeout", t.timeout);
     add_field(out, "skip_reason", t.skip_reason);
     for (const auto& g : t.groups) add_field(out, "group", g);

@@ -27,6 +27,7 @@ struct Test {
   std::vector<std::string> groups;
   std::string arch;     // x86_64 or i386; empty: any
   std::string accel;    // kvm or tcg; empty: any
+  std::string boot;     // efi or pvh: the only entry it runs under; empty: any
   std::string timeout;  // duration such as 90s; empty: default
   std::vector<std::string> checks;  // host conditions "path=value"
   std::string skip_reason;

@@ -235,45 +235,28 @@ snapshot_exec_uri() {
   printf 'exec:%s' "${q//\"/\\\"}"
 }
 
-# snapshot_qmp_returns FD_OUT N PID TIMEOUT: waits for N successful QMP
-# replies on FD_OUT while process PID lives, and sets QMP_REPLY to the
-# last. Returns 1 with QMP_REPLY set to why on an error reply, on PID's
-# exit or after TIMEOUT seconds. Events and the greeting are skipped.
+# The QMP conversations are the host program's (`efitest qmp`, host/qmp.h):
+# replies are matched by id, events skipped, every wait bounded, and it
+# stops waiting when QEMU exits. SNAPSHOT_EFITEST is its path (scripts/run
+# sets it).
 QMP_REPLY=''
 readonly SNAPSHOT_QMP_IGNORE_SHARED='{"execute":"migrate-set-capabilities","arguments":{"capabilities":[{"capability":"x-ignore-shared","state":true}]}}'
-snapshot_qmp_returns() {
-  local out=$1 n=$2 pid=$3 deadline=$((SECONDS + $4)) got=0 line part=''
-  while ((got < n)); do
-    if IFS= read -r -t 0.05 line <&"$out"; then
-      line=$part$line part=''
-      case $line in
-        *'"error"'*) QMP_REPLY=$line; return 1 ;;
-        *'"return"'*) QMP_REPLY=$line got=$((got + 1)) ;;
-      esac
-      continue
-    fi
-    # A timed-out read keeps the part of a line it got.
-    part+=$line
-    if ! kill -0 "$pid" 2>/dev/null; then QMP_REPLY="QEMU exited before it answered"; return 1; fi
-    if ((SECONDS >= deadline)); then QMP_REPLY="no answer from QMP within ${4}s"; return 1; fi
-  done
-}
 
-# snapshot_qmp FD_IN FD_OUT TIMEOUT JSON: sends one command to the QEMU
-# being saved and sets QMP_REPLY to its answer.
-snapshot_qmp() {
-  printf '%s\n' "$4" >&"$1"
-  snapshot_qmp_returns "$2" 1 "$SNAPSHOT_QEMU_PID" "$3"
+# snapshot_qmp_run DIR PID TIMEOUT [--migrate-wait S] JSON...: runs one
+# conversation with the QEMU (PID) whose pipe chardev is DIR/qmp; sets
+# QMP_REPLY to the last reply, or to why it failed (then returns 1).
+snapshot_qmp_run() {
+  local dir=$1 pid=$2 t=$3 st=0
+  shift 3
+  QMP_REPLY=$("${SNAPSHOT_EFITEST:?}" qmp --in "$dir/qmp.out" --out "$dir/qmp.in" --pid "$pid" \
+    --timeout "$t" "$@") || st=$?
+  return "$st"
 }
 
 # SNAPSHOT_RESTORE_QMP: the QMP commands that make a QEMU started with
-# `-incoming defer` load the stream from its descriptor 3, one per line.
-# They may be queued before QEMU reads them; replies are counted by
-# snapshot_qmp_returns.
-readonly SNAPSHOT_RESTORE_QMP='{"execute":"qmp_capabilities"}
-'$SNAPSHOT_QMP_IGNORE_SHARED'
-{"execute":"migrate-incoming","arguments":{"uri":"fd:3"}}'
-readonly SNAPSHOT_RESTORE_QMP_COUNT=3
+# `-incoming defer` load the stream from its descriptor 3.
+readonly SNAPSHOT_RESTORE_QMP=('{"execute":"qmp_capabilities"}' "$SNAPSHOT_QMP_IGNORE_SHARED"
+  '{"execute":"migrate-incoming","arguments":{"uri":"fd:3"}}')
 
 # snapshot_build STATE_OUT TIMEOUT CMD...: boots CMD (QEMU with the loader
 # as -kernel and its RAM on a shared file), waits for the ready line, saves
@@ -314,30 +297,20 @@ snapshot_build() {
     sleep 0.05
   done
   if [[ -z $reason ]]; then
-    if ! snapshot_qmp "$qin" "$qout" 10 '{"execute":"qmp_capabilities"}' ||
-       # The default bandwidth cap (32 MiB/s) would make saving take seconds.
-       ! snapshot_qmp "$qin" "$qout" 10 '{"execute":"migrate-set-parameters","arguments":{"max-bandwidth":107374182400}}' ||
-       # Guest RAM stays in the shared RAM file, out of the stream.
-       ! snapshot_qmp "$qin" "$qout" 10 "$SNAPSHOT_QMP_IGNORE_SHARED" ||
-       ! snapshot_qmp "$qin" "$qout" 10 "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"$(snapshot_exec_uri "$out")\"}}"; then
-      reason="QMP: ${QMP_REPLY:0:160}"
+    local left=$((deadline - SECONDS))
+    ((left > 0)) || left=1
+    # The default bandwidth cap (32 MiB/s) would make saving take seconds;
+    # guest RAM stays in the shared RAM file, out of the stream.
+    if ! snapshot_qmp_run "$tmp" "$SNAPSHOT_QEMU_PID" 10 --migrate-wait "$left" \
+      '{"execute":"qmp_capabilities"}' \
+      '{"execute":"migrate-set-parameters","arguments":{"max-bandwidth":107374182400}}' \
+      "$SNAPSHOT_QMP_IGNORE_SHARED" \
+      "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"$(snapshot_exec_uri "$out")\"}}"; then
+      reason=$QMP_REPLY
+      [[ $reason != "saving did not finish within"* ]] || reason="saving did not finish within ${t}s"
     fi
   fi
-  if [[ -z $reason ]]; then
-    while :; do
-      if ! snapshot_qmp "$qin" "$qout" 10 '{"execute":"query-migrate"}'; then
-        reason="QMP: ${QMP_REPLY:0:160}"; break
-      fi
-      case $QMP_REPLY in
-        *'"status": "completed"'*) break ;;
-        *'"status": "failed"'*|*'"status": "cancelled"'*)
-          reason="migration failed: ${QMP_REPLY:0:160}"; break ;;
-      esac
-      if ((SECONDS >= deadline)); then reason="saving did not finish within ${t}s"; break; fi
-      sleep 0.02
-    done
-  fi
-  if [[ -z $reason ]]; then snapshot_qmp "$qin" "$qout" 10 '{"execute":"quit"}' || true; fi
+  if [[ -z $reason ]]; then snapshot_qmp_run "$tmp" "$SNAPSHOT_QEMU_PID" 10 '{"execute":"quit"}' || true; fi
   exec {qin}>&- {qout}>&-
   kill -TERM "$SNAPSHOT_QEMU_PID" 2>/dev/null || true
   wait "$SNAPSHOT_QEMU_PID" 2>/dev/null || true

@@ -94,7 +94,7 @@ TEST(CfgParse, RecordStream) {
   std::vector<std::string> f = fields(cfg::emit_records(r.tests));
   std::vector<std::string> want = {"test",          "name=a",   "line=1",      "file=a.efi",
                                    "smp=",          "memory=",  "test_args=",  "arch=",
-                                   "accel=",        "timeout=", "skip_reason=", "group=g1",
+                                   "accel=",        "boot=",    "timeout=", "skip_reason=", "group=g1",
                                    "group=g2",      "arg=-smp", "arg=2",        "arg=",
                                    "end"};
   EXPECT_EQ(f, want);
@@ -124,6 +124,8 @@ TEST(CfgErrors, BadValues) {
   for (const char* d : {"1", "90s", "1.5m", "2h", "1d", "0.5"}) EXPECT_TRUE(cfg::valid_duration(d)) << d;
   EXPECT_EQ(only_error("[a]\nfile = a.efi\nmemory = lots\n").substr(0, 25), "3: bad value for 'memory'");
   EXPECT_EQ(only_error("[a]\nfile = a.efi\naccel = hvf\n").substr(0, 24), "3: bad value for 'accel'");
+  EXPECT_EQ(only_error("[a]\nfile = a.efi\nboot = bios\n").substr(0, 23), "3: bad value for 'boot'");
+  EXPECT_EQ(parse("[a]\nfile = a.efi\nboot = efi\n").tests.at(0).boot, "efi");
   EXPECT_EQ(only_error("[a]\nfile = a.efi\narch = arm64\n").substr(0, 23), "3: bad value for 'arch'");
   EXPECT_EQ(only_error("[a]\nfile = a.efi\ngroups = a,b\n").substr(0, 25), "3: bad value for 'groups'");
   EXPECT_EQ(only_error("[a]\nfile = a.efi\ncheck = nope\n").substr(0, 24), "3: bad value for 'check'");

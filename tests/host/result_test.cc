@@ -194,6 +194,32 @@ TEST(Writers, TapTestWithSubtestAndYaml) {
             "ok 2 - quiet (3 tests)\n");
 }
 
+TEST(GuestOutput, BenchLines) {
+  result::Bench b;
+  ASSERT_TRUE(result::parse_bench(Str::of("BENCH cpuid 1234"), &b));
+  EXPECT_EQ(str(b.name), "cpuid");
+  EXPECT_EQ(str(b.value), "1234");
+  ASSERT_TRUE(result::parse_bench(Str::of("BENCH ipi_roundtrip 10.5"), &b));
+  EXPECT_EQ(str(b.value), "10.5");
+  for (const char* bad : {"BENCH cpuid", "BENCH  12", "BENCH x 1.2.3", "BENCH x -1", "BENCH x 12 ms",
+                          "INFO: BENCH x 1", "BENCH x .5", "BENCH x 5."})
+    EXPECT_FALSE(result::parse_bench(Str::of(bad), &b)) << bad;
+}
+
+TEST(Writers, BenchLinesReachTheYamlOfAPass) {
+  result::Bench bench[] = {{Str::of("cpuid"), Str::of("1234")}, {Str::of("pio:pmtimer"), Str::of("99")}};
+  std::string tap = render([&](TextBuf& tb) {
+    result::TestReport r;
+    r.name = Str::of("vmexit");
+    r.outcome = Outcome::pass;
+    r.detail = Str::of("9 tests");
+    r.bench = bench;
+    r.bench_count = 2;
+    result::tap_test(tb, 3, r);
+  });
+  EXPECT_EQ(tap, "ok 3 - vmexit (9 tests)\n  ---\n  bench:\n    'cpuid': 1234\n    'pio:pmtimer': 99\n  ...\n");
+}
+
 TEST(Writers, JunitStructure) {
   std::string x = render([](TextBuf& tb) {
     result::JUnitSuite s;

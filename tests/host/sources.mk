@@ -36,3 +36,4 @@ PORTABLE_SRCS += lib/svm/bitmap.cc
 PORTABLE_SRCS += host/accel.cc
 PORTABLE_SRCS += host/proc.cc
 PORTABLE_SRCS += host/selection.cc
+PORTABLE_SRCS += host/qmp.cc
