@@ -1,9 +1,11 @@
 # Build every x86/<name>.cc (and x86/negative/<name>.cc) into its own EFI
 # image:  <name>.o + lib/libtest.a --(ld, efi.lds)--> <name>.so (PIC, kept as
 # <name>.debug for symbolizing) --(objcopy)--> <name>.efi, with the image
-# checks run on both. efi/<name>.cc are EFI applications that stay in boot
-# services (they define their own efi_main); they are built the same way.
-# Run ./configure first. V=1 shows the commands.
+# checks run on both; and from the same objects into a PVH image,
+# <name>.o + lib/libtest.a + the PVH entry --(ld, elf.lds)--> <name>.elf,
+# checked by scripts/image/check-pvh.sh. efi/<name>.cc are EFI applications
+# that stay in boot services (they define their own efi_main); they are
+# built the same way. Run ./configure first. V=1 shows the commands.
 
 ifeq ($(wildcard config.mak),)
 $(error config.mak not found: run ./configure first)
@@ -32,11 +34,17 @@ LDFLAGS := -nostdlib -shared -Bsymbolic -T efi.lds -z max-page-size=4096 \
 	-z text -z noexecstack --no-undefined --build-id=none --hash-style=sysv
 PE_SECTIONS := .text .rodata .rela .data .dynamic .bss .reloc
 
-LIB_SRCS := $(filter-out lib/cpu/entry.S,$(wildcard lib/*/*.cc lib/*/*.S))
+LIB_SRCS := $(filter-out lib/cpu/entry.S lib/boot/pvh_entry.S,$(wildcard lib/*/*.cc lib/*/*.S))
 LIB_OBJS := $(patsubst %.S,%.o,$(patsubst %.cc,%.o,$(LIB_SRCS)))
 ENTRY_OBJ := lib/cpu/entry.o
+PVH_OBJ := lib/boot/pvh_entry.o
 TEST_SRCS := $(wildcard x86/*.cc x86/negative/*.cc)
 TESTS := $(TEST_SRCS:.cc=.efi)
+# The same tests as PVH images (elf.lds, docs/pvh.md).
+PVH_TESTS := $(TEST_SRCS:.cc=.elf)
+# A static executable at its load address: nothing to relocate.
+ELF_LDFLAGS := -nostdlib -static -no-pie -T elf.lds -z max-page-size=4096 \
+	-z noexecstack --no-undefined --build-id=none
 APP_SRCS := $(wildcard efi/*.cc)
 APPS := $(APP_SRCS:.cc=.efi)
 PETOOL := build/host/petool
@@ -54,7 +62,7 @@ Q := @
 say := @printf '  %-7s %s\n'
 endif
 
-all: $(TESTS) $(APPS) $(ACCEL_PROBE) $(EFITEST)
+all: $(TESTS) $(PVH_TESTS) $(APPS) $(ACCEL_PROBE) $(EFITEST)
 
 # Renamed into place so that a running suite never executes a half-written
 # binary.
@@ -99,6 +107,12 @@ x86/%.so: x86/%.o x86/%.name.o $(ENTRY_OBJ) lib/libtest.a efi.lds scripts/image/
 	$(Q)$(LD) $(LDFLAGS) -o $@ $(ENTRY_OBJ) x86/$*.o x86/$*.name.o lib/libtest.a
 	$(Q)scripts/image/check-elf.sh $@ || { rm -f $@; exit 1; }
 
+x86/%.elf: x86/%.o x86/%.name.o $(PVH_OBJ) lib/libtest.a elf.lds scripts/image/check-pvh.sh
+	$(say) ELF $@
+	$(Q)$(LD) $(ELF_LDFLAGS) -o $@.tmp $(PVH_OBJ) x86/$*.o x86/$*.name.o lib/libtest.a
+	$(Q)scripts/image/check-pvh.sh $@.tmp || { rm -f $@.tmp; exit 1; }
+	$(Q)mv $@.tmp $@
+
 efi/%.so: efi/%.o $(ENTRY_OBJ) lib/libtest.a efi.lds scripts/image/check-elf.sh
 	$(say) LD $@
 	$(Q)$(LD) $(LDFLAGS) -o $@ $(ENTRY_OBJ) efi/$*.o lib/libtest.a
@@ -123,10 +137,11 @@ $(PETOOL): scripts/image/petool.cc scripts/image/pe.cc scripts/image/pe.h
 # Keep intermediate files: the .so and .debug are what symbolizers read.
 .SECONDARY:
 
-check-images: $(TESTS) $(APPS)
+check-images: $(TESTS) $(PVH_TESTS) $(APPS)
 	@for t in $(TESTS:.efi=.so) $(APPS:.efi=.so); do scripts/image/check-elf.sh $$t || exit 1; done
 	@for t in $(TESTS) $(APPS); do $(PETOOL) check $$t || exit 1; done
-	@echo "image checks: $(words $(TESTS) $(APPS)) images ok"
+	@for t in $(PVH_TESTS); do scripts/image/check-pvh.sh $$t || exit 1; done
+	@echo "image checks: $(words $(TESTS) $(APPS) $(PVH_TESTS)) images ok"
 
 check-host:
 	$(MAKE) -C tests/host HOSTCXX=$(HOSTCXX)
@@ -136,10 +151,10 @@ check: all
 	@MAKE="$(MAKE)" tests/check.sh
 
 clean:
-	rm -f lib/libtest.a $(LIB_OBJS) $(ENTRY_OBJ) $(LIB_OBJS:.o=.d) $(ENTRY_OBJ:.o=.d)
-	rm -f x86/*.o x86/*.d x86/*.so x86/*.debug x86/*.efi x86/*.tmp
+	rm -f lib/libtest.a $(LIB_OBJS) $(ENTRY_OBJ) $(PVH_OBJ) $(LIB_OBJS:.o=.d) $(ENTRY_OBJ:.o=.d) $(PVH_OBJ:.o=.d)
+	rm -f x86/*.o x86/*.d x86/*.so x86/*.debug x86/*.efi x86/*.elf x86/*.tmp
 	rm -f x86/negative/*.o x86/negative/*.d x86/negative/*.so x86/negative/*.debug \
-		x86/negative/*.efi x86/negative/*.tmp
+		x86/negative/*.efi x86/negative/*.elf x86/negative/*.tmp
 	rm -f efi/*.o efi/*.d efi/*.so efi/*.debug efi/*.efi efi/*.tmp
 	rm -rf build
 
@@ -154,4 +169,4 @@ bench: all
 .PHONY: all check check-host check-images clean distclean bench
 
 include scripts/esp/esp.mk
--include $(LIB_OBJS:.o=.d) $(ENTRY_OBJ:.o=.d) $(TEST_SRCS:.cc=.d) $(APP_SRCS:.cc=.d)
+-include $(LIB_OBJS:.o=.d) $(ENTRY_OBJ:.o=.d) $(PVH_OBJ:.o=.d) $(TEST_SRCS:.cc=.d) $(APP_SRCS:.cc=.d)

@@ -8,7 +8,7 @@
 #include <cstdint>
 
 #include "cpu/processor.h"
-#include "efi/bootinfo.h"
+#include "boot/bootinfo.h"
 #include "rt/report.h"
 #include "rt/string.h"
 

@@ -11,7 +11,7 @@
 // Without a framebuffer (QEMU without -vga std) the test SKIPs.
 #include <cstdint>
 
-#include "efi/bootinfo.h"
+#include "boot/bootinfo.h"
 #include "rt/console.h"
 #include "rt/fbcon.h"
 #include "rt/report.h"
@@ -115,7 +115,7 @@ int main() {
   }
   const fbcon::Console* con = framebuffer_console();
   report(con != nullptr, "console attached to the %ux%u framebuffer at 0x%lx (format %u)",
-         bi.fb.width, bi.fb.height, bi.fb.base, static_cast<unsigned>(bi.fb.format));
+         bi.fb.width, bi.fb.height, bi.fb.base.value, static_cast<unsigned>(bi.fb.layout));
   if (!con) return report_summary();
   report_info("%ux%u cells of %ux%u pixels (scale %u)", con->cols(), con->rows(),
               con->cell_width(), con->cell_height(), con->scale());

@@ -29,7 +29,7 @@
 #include "cpu/pagetable.h"
 #include "cpu/paging.h"
 #include "cpu/processor.h"
-#include "efi/bootinfo.h"
+#include "boot/bootinfo.h"
 #include "mem/memory.h"
 #include "rt/expect.h"
 #include "rt/format.h"

@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <new>
 
-#include "efi/bootinfo.h"
+#include "boot/bootinfo.h"
 #include "mem/memory.h"
 #include "rt/report.h"
 #include "rt/string.h"

@@ -26,7 +26,7 @@
 #include "apic/apic.h"
 #include "cpu/exceptions.h"
 #include "cpu/processor.h"
-#include "efi/bootinfo.h"
+#include "boot/bootinfo.h"
 #include "rt/expect.h"
 #include "rt/format.h"
 #include "rt/report.h"

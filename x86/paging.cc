@@ -15,7 +15,7 @@
 #include "cpu/paging.h"
 #include "cpu/processor.h"
 #include "cpu/usermode.h"
-#include "efi/bootinfo.h"
+#include "boot/bootinfo.h"
 #include "mem/memory.h"
 #include "rt/expect.h"
 #include "rt/report.h"
@@ -232,7 +232,7 @@ void smep_smap() {
 
 void reserved_bit() {
   ReportPrefix p("rsvd");
-  if (boot_info().platform != Platform::plain) {
+  if (boot_info().detected.platform != Platform::plain) {
     report_skip("the top physical-address bits carry the C-bit/shared bit here");
     return;
   }

@@ -12,7 +12,8 @@
 #include "cpu/exceptions.h"
 #include "cpu/paging.h"
 #include "cpu/processor.h"
-#include "efi/bootinfo.h"
+#include "boot/bootinfo.h"
+#include "boot/chain.h"
 #include "rt/console.h"
 #include "rt/fbcon.h"
 #include "rt/expect.h"
@@ -111,10 +112,10 @@ void check_protection() {
 void check_boot_info() {
   ReportPrefix p("bootinfo");
   const BootInfo& bi = boot_info();
-  const efi::NormalisedMap& m = bi.mem_stats;
+  const boot::MemStats& m = bi.mem_stats;
   bool sorted = true;
   for (size_t i = 1; i < m.count; ++i)
-    if (bi.mem[i].base < bi.mem[i - 1].base + bi.mem[i - 1].size) sorted = false;
+    if (bi.mem[i].base < bi.mem[i - 1].end()) sorted = false;
   report(m.count > 0 && sorted, "memory map: %zu ranges, sorted and disjoint", m.count);
   report(m.usable_bytes >= (16ull << 20), "at least 16 MiB usable (%lu MiB)",
          m.usable_bytes >> 20);
@@ -123,27 +124,33 @@ void check_boot_info() {
   // Every usable range is identity-mapped, above 4 GiB too: touch both ends.
   unsigned bad = 0, touched = 0, above_4g = 0;
   for (size_t i = 0; i < m.count; ++i) {
-    const efi::MemRange& r = bi.mem[i];
-    if (r.kind != efi::MemKind::usable || r.base == 0) continue;
-    auto* first = reinterpret_cast<volatile uint64_t*>(r.base);
-    auto* last = reinterpret_cast<volatile uint64_t*>(r.base + r.size - 8);
+    const boot::MemRange& r = bi.mem[i];
+    if (r.kind != boot::MemKind::usable || r.base.value == 0) continue;
+    auto* first = reinterpret_cast<volatile uint64_t*>(r.base.value);
+    auto* last = reinterpret_cast<volatile uint64_t*>(r.end().value - 8);
     if (!read_safe(first).ok() || !read_safe(last).ok()) ++bad;
     ++touched;
-    if (r.base + r.size > (4ull << 30)) ++above_4g;
+    if (r.end().value > (4ull << 30)) ++above_4g;
   }
   report(touched > 0 && bad == 0, "all %u usable ranges readable at both ends (%u above 4 GiB)",
          touched, above_4g);
 
-  auto* rsdp = reinterpret_cast<const char*>(bi.acpi_rsdp);
-  report(rsdp && memcmp(rsdp, "RSD PTR ", 8) == 0, "ACPI RSDP at 0x%lx", bi.acpi_rsdp);
-  report(bi.page_table_root == (cpu::read_cr3() & ~0xfffull), "CR3 is our page table");
-  report(bi.paging_levels == 4 || bi.paging_levels == 5, "%d-level paging", bi.paging_levels);
-  report(bi.trampoline_page && bi.trampoline_page < (1u << 20) && !(bi.trampoline_page & 0xfff),
-         "AP trampoline page 0x%lx below 1 MiB", bi.trampoline_page);
-  report(bi.runtime != nullptr, "runtime services table kept");
+  auto* rsdp = reinterpret_cast<const char*>(bi.acpi_rsdp.value);
+  report(rsdp && memcmp(rsdp, "RSD PTR ", 8) == 0, "ACPI RSDP at 0x%lx", bi.acpi_rsdp.value);
+  const boot::BootTables& bt = boot::boot_tables();
+  report(bt.root == (cpu::read_cr3() & ~0xfffull), "CR3 is our page table");
+  report(bt.levels == 4 || bt.levels == 5, "%d-level paging", bt.levels);
+  report(bi.reserved.trampoline_page && bi.reserved.trampoline_page < (1u << 20) && !(bi.reserved.trampoline_page & 0xfff),
+         "AP trampoline page 0x%lx below 1 MiB", bi.reserved.trampoline_page);
+  // UEFI leaves its runtime services callable; a PVH start has no firmware.
+  if (bi.entry == boot::Entry::efi)
+    report(bi.firmware && bi.firmware->reset && bi.firmware->set_variable,
+           "boot: efi: firmware services (ResetSystem, SetVariable) kept");
+  else
+    report(bi.firmware == nullptr, "boot: %s: no firmware services", boot::entry_str(bi.entry));
   report((cpu::read_cr0() & cpu::cr0::WP) != 0, "CR0.WP set");
   if (bi.fb.present)
-    report_info("framebuffer %ux%u at 0x%lx", bi.fb.width, bi.fb.height, bi.fb.base);
+    report_info("framebuffer %ux%u at 0x%lx", bi.fb.width, bi.fb.height, bi.fb.base.value);
   else
     report_info("no GOP framebuffer");
 }

@@ -12,7 +12,7 @@
 #include "cpu/addr.h"
 #include "cpu/paging.h"
 #include "cpu/processor.h"
-#include "efi/bootinfo.h"
+#include "boot/bootinfo.h"
 #include "mem/memory.h"
 #include "platform/detect.h"
 #include "platform/ghcb.h"
@@ -27,18 +27,18 @@ namespace sev = platform::sev;
 void check_cpuid_and_status(const BootInfo& bi) {
   ReportPrefix p("status");
   cpu::CpuidResult r = cpu::cpuid(platform::kCpuidMemEncryption);
-  report((r.ebx & platform::kCbitMask) == bi.sev_cbit, "C-bit %u matches CPUID Fn8000_001F EBX (%u)",
-         bi.sev_cbit, r.ebx & platform::kCbitMask);
+  report((r.ebx & platform::kCbitMask) == bi.detected.sev_cbit, "C-bit %u matches CPUID Fn8000_001F EBX (%u)",
+         bi.detected.sev_cbit, r.ebx & platform::kCbitMask);
   report(r.eax & platform::kMemEncSev, "CPUID advertises SEV (EAX 0x%x)", r.eax);
   const uint64_t status = cpu::rdmsr(platform::kMsrSevStatus);
-  report(status == bi.sev_status, "SEV_STATUS 0x%lx unchanged since boot", status);
+  report(status == bi.detected.sev_status, "SEV_STATUS 0x%lx unchanged since boot", status);
   report(status & platform::kSevStatusSev, "SEV_STATUS.SEV set");
   const bool es = status & platform::kSevStatusSevEs, snp = status & platform::kSevStatusSnp;
   report(!snp || es, "SNP implies SEV-ES");
   report(!es || (r.eax & platform::kMemEncSevEs), "SEV-ES active only where CPUID advertises it");
   report(!snp || (r.eax & platform::kMemEncSevSnp), "SNP active only where CPUID advertises it");
-  report(platform::classify(r.eax, status, false) == bi.platform, "platform %s agrees",
-         platform_str(bi.platform));
+  report(platform::classify(r.eax, status, false) == bi.detected.platform, "platform %s agrees",
+         platform_str(bi.detected.platform));
 }
 
 void check_ghcb_protocol(const BootInfo& bi) {
@@ -49,7 +49,7 @@ void check_ghcb_protocol(const BootInfo& bi) {
          info.max_version, info.c_bit);
   report(ok && info.min_version <= ghcb::kProtocolVersion && info.max_version >= ghcb::kProtocolVersion,
          "hypervisor offers GHCB protocol version %u", ghcb::kProtocolVersion);
-  report(ok && info.c_bit == bi.sev_cbit, "C-bit from the hypervisor agrees with CPUID");
+  report(ok && info.c_bit == bi.detected.sev_cbit, "C-bit from the hypervisor agrees with CPUID");
   report(sev::ghcb_ready() && platform::transport_channel() == platform::Channel::ghcb,
          "GHCB set up and carrying the console");
 }
@@ -71,7 +71,7 @@ void check_page_state(const BootInfo& bi) {
   }
   sev::ConvertResult r = sev::make_shared(va);
   report(r.step == sev::ConvertResult::ok, "private -> shared (%s, step %u code 0x%x)",
-         bi.platform == Platform::sev_snp ? "PVALIDATE + PSC" : "C-bit only", r.step, r.code);
+         bi.detected.platform == Platform::sev_snp ? "PVALIDATE + PSC" : "C-bit only", r.step, r.code);
   volatile uint64_t* p64 = reinterpret_cast<volatile uint64_t*>(va);
   if (r.step == sev::ConvertResult::ok) {
     p64[0] = 0x5a5a5a5a12345678ull;
@@ -90,15 +90,15 @@ void check_page_state(const BootInfo& bi) {
 
 int main() {
   const BootInfo& bi = boot_info();
-  if (bi.platform != Platform::sev && !platform::has_ghcb(bi.platform)) {
+  if (bi.detected.platform != Platform::sev && !platform::has_ghcb(bi.detected.platform)) {
     report_skip("not an SEV guest (platform %s; CPUID Fn8000_001F EAX 0x%x%s)",
-                platform_str(bi.platform), bi.sev_mem_enc_eax,
-                bi.sev_mem_enc_eax & platform::kMemEncSev ? ", SEV_STATUS.SEV clear"
+                platform_str(bi.detected.platform), bi.detected.mem_enc_eax,
+                bi.detected.mem_enc_eax & platform::kMemEncSev ? ", SEV_STATUS.SEV clear"
                                                           : ": SEV not advertised");
     return report_summary();
   }
   check_cpuid_and_status(bi);
-  if (platform::has_ghcb(bi.platform)) check_ghcb_protocol(bi);
+  if (platform::has_ghcb(bi.detected.platform)) check_ghcb_protocol(bi);
   check_page_state(bi);
   return report_summary();
 }

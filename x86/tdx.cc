@@ -11,7 +11,7 @@
 #include "cpu/addr.h"
 #include "cpu/paging.h"
 #include "cpu/processor.h"
-#include "efi/bootinfo.h"
+#include "boot/bootinfo.h"
 #include "mem/memory.h"
 #include "platform/detect.h"
 #include "platform/insn.h"
@@ -45,7 +45,7 @@ void check_info(const BootInfo& bi) {
   report(regs.rax == 0, "TDG.VP.INFO succeeds (status 0x%lx)", regs.rax);
   tdx::VpInfo info = tdx::decode_vp_info(regs);
   report(info.gpa_width == 48 || info.gpa_width == 52, "GPA width %u is 48 or 52", info.gpa_width);
-  report(info.shared_mask() == bi.tdx_shared_mask, "shared bit 0x%lx matches the boot snapshot",
+  report(info.shared_mask() == bi.detected.tdx_shared_mask, "shared bit 0x%lx matches the boot snapshot",
          info.shared_mask());
   report(info.num_vcpus >= 1 && info.num_vcpus <= info.max_vcpus &&
              info.vcpu_index < info.num_vcpus,
@@ -70,8 +70,8 @@ void check_map_gpa(const BootInfo& bi) {
   paging::Attr shared = t.attr, priv = t.attr;
   shared.shared = true;
   priv.shared = false;
-  const bool to_shared = map_gpa(va | bi.tdx_shared_mask, kPageSize);
-  report(to_shared, "MapGPA(0x%lx, shared)", va | bi.tdx_shared_mask);
+  const bool to_shared = map_gpa(va | bi.detected.tdx_shared_mask, kPageSize);
+  report(to_shared, "MapGPA(0x%lx, shared)", va | bi.detected.tdx_shared_mask);
   if (!to_shared) return;
   const bool remapped = paging::protect(VirtAddr(va), kPageSize, shared) == paging::MapStatus::ok;
   volatile uint64_t* p64 = reinterpret_cast<volatile uint64_t*>(va);
@@ -97,14 +97,14 @@ void check_map_gpa(const BootInfo& bi) {
 
 int main() {
   const BootInfo& bi = boot_info();
-  if (bi.platform != Platform::tdx) {
+  if (bi.detected.platform != Platform::tdx) {
     const uint32_t max = cpu::cpuid(0).eax;
     if (max < platform::kCpuidTdx)
       report_skip("not a TD (platform %s; max basic CPUID leaf 0x%x < 0x21)",
-                  platform_str(bi.platform), max);
+                  platform_str(bi.detected.platform), max);
     else
       report_skip("not a TD (platform %s; CPUID 0x21 has no \"IntelTDX    \" signature)",
-                  platform_str(bi.platform));
+                  platform_str(bi.detected.platform));
     return report_summary();
   }
   check_info(bi);

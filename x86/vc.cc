@@ -16,7 +16,7 @@
 #include "cpu/desc.h"
 #include "cpu/exceptions.h"
 #include "cpu/processor.h"
-#include "efi/bootinfo.h"
+#include "boot/bootinfo.h"
 #include "platform/emulate.h"
 #include "platform/ghcb.h"
 #include "platform/loopback.h"
@@ -362,8 +362,8 @@ void check_failures() {
 
 int main() {
   report_info("platform %s; handler under test: lib/platform/vc.cc through a loopback GHCB",
-              platform_str(boot_info().platform));
-  if (boot_info().platform != Platform::plain) {
+              platform_str(boot_info().detected.platform));
+  if (boot_info().detected.platform != Platform::plain) {
     report_skip("the loopback performs requests natively, which needs a plain guest");
     return report_summary();
   }

@@ -14,7 +14,7 @@
 #include "cpu/desc.h"
 #include "cpu/exceptions.h"
 #include "cpu/processor.h"
-#include "efi/bootinfo.h"
+#include "boot/bootinfo.h"
 #include "platform/emulate.h"
 #include "platform/loopback.h"
 #include "platform/tdx.h"
@@ -249,8 +249,8 @@ void check_other(LoopbackVe& lb) {
 
 int main() {
   report_info("platform %s; handler under test: lib/platform/ve.cc through a loopback TDX module",
-              platform_str(boot_info().platform));
-  if (boot_info().platform != Platform::plain) {
+              platform_str(boot_info().detected.platform));
+  if (boot_info().detected.platform != Platform::plain) {
     report_skip("the loopback performs requests natively, which needs a plain guest");
     return report_summary();
   }

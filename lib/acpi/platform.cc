@@ -2,7 +2,7 @@
 
 #include "apic/apic.h"
 #include "apic/ioapic.h"
-#include "efi/bootinfo.h"
+#include "boot/bootinfo.h"
 #include "pci/pci.h"
 #include "rt/console.h"
 #include "smp/smp.h"
@@ -33,8 +33,8 @@ const void* map_identity(void*, PhysAddr pa, uint64_t len) {
   if (a < kPageSize || a + len < a) return nullptr;
   if (a + len <= k4G) return reinterpret_cast<const void*>(a);
   for (size_t i = 0; i < boot->mem_stats.count; ++i) {
-    const efi::MemRange& r = boot->mem[i];
-    if (a >= r.base && a + len <= r.base + r.size) return reinterpret_cast<const void*>(a);
+    const boot::MemRange& r = boot->mem[i];
+    if (a >= r.base.value && a + len <= r.end().value) return reinterpret_cast<const void*>(a);
   }
   return nullptr;
 }
@@ -50,15 +50,15 @@ void print_problems() {
 
 void init_tables(const BootInfo& bi) {
   boot = &bi;
-  if (!bi.acpi_rsdp) {
+  if (!bi.acpi_rsdp.value) {
     printf("ACPI: the firmware published no RSDP\n");
     return;
   }
   Access access{nullptr, map_identity};
-  have_tables = tables_.init(access, PhysAddr(bi.acpi_rsdp), &problems_);
+  have_tables = tables_.init(access, bi.acpi_rsdp, &problems_);
   if (!have_tables) {
     print_problems();
-    printf("ACPI: no usable root table behind the RSDP at 0x%lx\n", bi.acpi_rsdp);
+    printf("ACPI: no usable root table behind the RSDP at 0x%lx\n", bi.acpi_rsdp.value);
     return;
   }
   if (const SdtHeader* t = tables_.find("APIC")) have_madt = parse_madt(t, &madt_, &problems_);

@@ -5,7 +5,7 @@
 #include "cpu/paging.h"
 #include "cpu/processor.h"
 #include "cpu/regs.h"
-#include "efi/bootinfo.h"
+#include "boot/bootinfo.h"
 #include "platform/detect.h"
 #include "rt/report.h"
 #include "rt/string.h"
@@ -21,7 +21,7 @@ namespace {
 
 constinit bool prepared = false;
 
-uint64_t base() { return boot_info().low_pages; }
+uint64_t base() { return boot_info().reserved.low_pages; }
 Params* params() { return reinterpret_cast<Params*>(base() + MS_PARAMS); }
 uint16_t blob_offset(const char* sym) { return uint16_t(sym - ms_blob_start); }
 
@@ -118,11 +118,11 @@ void enter(uint32_t mode, uint64_t cr3_final, uint64_t cr4_final) {
 
 const char* unavailable() {
   const BootInfo& bi = boot_info();
-  if (!bi.low_pages || bi.low_page_count < kLowPages)
+  if (!bi.reserved.low_pages || bi.reserved.low_page_count < kLowPages)
     return "no pages below 1 MiB were reserved at boot";
-  if (bi.low_pages + kLowPages * kPageSize > (1ull << 20) || (bi.low_pages & (kPageSize - 1)))
+  if (bi.reserved.low_pages + kLowPages * kPageSize > (1ull << 20) || (bi.reserved.low_pages & (kPageSize - 1)))
     return "the low pages are misplaced";
-  if (platform::is_confidential(bi.platform))
+  if (platform::is_confidential(bi.detected.platform))
     return "a confidential guest cannot leave long mode here";
   return nullptr;
 }

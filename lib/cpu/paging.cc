@@ -4,7 +4,7 @@
 #include "cpu/desc.h"
 #include "cpu/processor.h"
 #include "cpu/spinlock.h"
-#include "efi/bootinfo.h"
+#include "boot/bootinfo.h"
 #include "mem/memory.h"
 #include "platform/detect.h"
 #include "rt/report.h"

@@ -1,4 +1,5 @@
-// Boot phases 2-4: relocation, the BootInfo snapshot, ExitBootServices.
+// The UEFI entry, boot phases 3-4 (lib/boot/chain.h): the BootInfo
+// snapshot, ExitBootServices, the normalised map; then phase 5.
 //
 // Ownership: until exit_boot_services() succeeds the firmware owns the
 // machine (its GDT, IDT, page tables, timer interrupt and, under SEV-ES, its
@@ -10,11 +11,13 @@
 #include "cpu/exceptions.h"
 #include "cpu/modeswitch_layout.h"
 #include "cpu/processor.h"
-#include "efi/bootinfo.h"
+#include "boot/chain.h"
+#include "boot/entry.h"
 #include "efi/cmdline.h"
 #include "efi/efi.h"
 #include "efi/exit_boot.h"
 #include "efi/memmap.h"
+#include "efi/services.h"
 #include "elf/reloc.h"
 #include "platform/detect.h"
 #include "esp/runner_link.h"
@@ -23,8 +26,6 @@
 #include "rt/string.h"
 
 extern "C" const char test_name[];
-extern "C" [[noreturn]] void switch_stack(uint64_t top, void (*fn)(BootInfo*), BootInfo* arg);
-[[noreturn]] void takeover(BootInfo* bi);
 
 namespace {
 
@@ -32,10 +33,6 @@ constexpr size_t kArgBufSize = 4096;
 constexpr int kMaxArgs = 64;
 constinit char arg_buf[kArgBufSize] = {};
 constinit char* arg_ptrs[kMaxArgs + 1] = {};
-
-// Phase 5 runs on this stack; the firmware's stack is boot-services memory.
-constexpr size_t kBootStackSize = 64 * 1024;
-alignas(16) constinit uint8_t boot_stack[kBootStackSize] = {};
 
 void con_out(efi::SystemTable* st, const char* s) {
   char16_t buf[128];
@@ -78,21 +75,21 @@ uint64_t estimate_top_of_memory(const efi::MapBuffer& mb) {
 }
 
 void gather_config_tables(efi::SystemTable* st) {
-  BootInfo& info = boot_info_mut();
+  BootInfo& info = boot::entry_info();
   uint64_t acpi1 = 0;
   for (uint64_t i = 0; i < st->number_of_table_entries; ++i) {
     const auto& t = st->configuration_table[i];
     uint64_t p = reinterpret_cast<uint64_t>(t.vendor_table);
-    if (t.vendor_guid == efi::kAcpi20TableGuid) info.acpi_rsdp = p;
+    if (t.vendor_guid == efi::kAcpi20TableGuid) info.acpi_rsdp = PhysAddr(p);
     else if (t.vendor_guid == efi::kAcpi10TableGuid) acpi1 = p;
-    else if (t.vendor_guid == efi::kSmbios3TableGuid) info.smbios3 = p;
-    else if (t.vendor_guid == efi::kSmbiosTableGuid) info.smbios = p;
+    else if (t.vendor_guid == efi::kSmbios3TableGuid) info.smbios3 = PhysAddr(p);
+    else if (t.vendor_guid == efi::kSmbiosTableGuid) info.smbios = PhysAddr(p);
   }
-  if (!info.acpi_rsdp) info.acpi_rsdp = acpi1;
+  if (!info.acpi_rsdp.value) info.acpi_rsdp = PhysAddr(acpi1);
 }
 
 void gather_framebuffer(efi::BootServices* bs) {
-  BootInfo& info = boot_info_mut();
+  BootInfo& info = boot::entry_info();
   efi::GraphicsOutput* gop = nullptr;
   if (efi::is_error(bs->locate_protocol(&efi::kGraphicsOutputProtocolGuid, nullptr,
                                         reinterpret_cast<void**>(&gop))) ||
@@ -100,59 +97,42 @@ void gather_framebuffer(efi::BootServices* bs) {
     return;
   const efi::GraphicsModeInfo* mi = gop->mode->info;
   if (mi->pixel_format == efi::PixelFormat::blt_only) return;
-  info.fb = Framebuffer{true,
-                        gop->mode->frame_buffer_base,
-                        gop->mode->frame_buffer_size,
-                        mi->horizontal_resolution,
-                        mi->vertical_resolution,
-                        mi->pixels_per_scan_line,
-                        mi->pixel_format,
-                        mi->pixel_information};
-}
-
-// QEMU's fw_cfg, legacy port interface (QEMU docs/specs/fw_cfg.rst).
-constexpr uint16_t kFwCfgSelector = 0x510;
-constexpr uint16_t kFwCfgData = 0x511;
-constexpr uint16_t kFwCfgSignatureKey = 0x0000;
-constexpr char kFwCfgSignature[4] = {'Q', 'E', 'M', 'U'};
-
-// Decides whether QEMU's devices exist before anything can end the guest:
-// platform_exit writes isa-debug-exit only when on_qemu is set. Real
-// hardware may decode ports 0x510/0x511 (and 0xf4) as something else, so
-// no port is touched unless the CPUID hypervisor leaf names KVM or TCG, the
-// accelerators QEMU runs on; under them an absent fw_cfg reads 0xff, which
-// is harmless. Bare metal and other hypervisors count as "not QEMU".
-// Runs in phase 3: CPUID and port I/O are safe while the firmware still
-// owns #VC/#VE.
-void detect_qemu() {
-  BootInfo& info = boot_info_mut();
-  info.hypervisor = cpu::hypervisor();
-  if (info.hypervisor != cpu::Hypervisor::kvm && info.hypervisor != cpu::Hypervisor::tcg) return;
-  info.fw_cfg_probed = true;
-  cpu::outw(kFwCfgSelector, kFwCfgSignatureKey);
-  bool match = true;
-  for (char c : kFwCfgSignature) match &= cpu::inb(kFwCfgData) == static_cast<uint8_t>(c);
-  info.on_qemu = match;
+  boot::PixelLayout layout;
+  switch (mi->pixel_format) {
+    case efi::PixelFormat::rgbx8: layout = boot::PixelLayout::rgbx8; break;
+    case efi::PixelFormat::bgrx8: layout = boot::PixelLayout::bgrx8; break;
+    case efi::PixelFormat::bitmask: layout = boot::PixelLayout::bitmask; break;
+    default: return;
+  }
+  const efi::PixelBitmask& m = mi->pixel_information;
+  info.fb = boot::Framebuffer{true,
+                              PhysAddr(gop->mode->frame_buffer_base),
+                              gop->mode->frame_buffer_size,
+                              mi->horizontal_resolution,
+                              mi->vertical_resolution,
+                              mi->pixels_per_scan_line,
+                              layout,
+                              boot::PixelMask{m.red, m.green, m.blue, m.reserved}};
 }
 
 void copy_vendor(const char16_t* v) {
-  BootInfo& info = boot_info_mut();
+  BootInfo& info = boot::entry_info();
   size_t n = 0;
-  for (; v && v[n] && n + 1 < sizeof(info.firmware_vendor); ++n)
-    info.firmware_vendor[n] = v[n] < 0x80 ? static_cast<char>(v[n]) : '?';
-  info.firmware_vendor[n] = 0;
+  for (; v && v[n] && n + 1 < sizeof(info.loader); ++n)
+    info.loader[n] = v[n] < 0x80 ? static_cast<char>(v[n]) : '?';
+  info.loader[n] = 0;
 }
 
 }  // namespace
 
 extern "C" efi::Status efi_main(efi::Handle image, efi::SystemTable* st) {
-  BootInfo& info = boot_info_mut();
+  BootInfo& info = boot::entry_info();
   efi::BootServices* bs = st->boot_services;
-  detect_qemu();
-  info.image_handle = image;
-  info.runtime = st->runtime_services;
-  info.firmware_revision = st->firmware_revision;
-  info.uefi_revision = st->hdr.revision;
+  info.entry = boot::Entry::efi;
+  boot::detect_qemu(info);
+  info.firmware = efi::runtime_services_adapter(st->runtime_services);
+  info.loader_revision = st->firmware_revision;
+  info.spec_revision = st->hdr.revision;
   copy_vendor(st->firmware_vendor);
 
   efi::LoadedImage* li = nullptr;
@@ -184,13 +164,13 @@ extern "C" efi::Status efi_main(efi::Handle image, efi::SystemTable* st) {
     const uint64_t efer = cpu::rdmsr(cpu::kMsrEfer);
     if (!(efer & cpu::efer::NXE)) cpu::wrmsr(cpu::kMsrEfer, efer | cpu::efer::NXE);
   }
-  if (platform::has_ghcb(info.platform)) {
+  if (platform::has_ghcb(info.detected.platform)) {
     efi::PhysicalAddress ghcb = 0;
     if (efi::Status s = bs->allocate_pages(efi::AllocateType::any_pages,
                                            efi::MemoryType::loader_data, 1, &ghcb);
         efi::is_error(s))
       fail_early(st, "cannot reserve the GHCB page (status 0x%lx)", s);
-    info.ghcb_page = ghcb;
+    info.reserved.ghcb_page = ghcb;
   }
 
   // One page below 1 MiB for the AP start-up trampoline (SIPI vectors
@@ -198,7 +178,7 @@ extern "C" efi::Status efi_main(efi::Handle image, efi::SystemTable* st) {
   efi::PhysicalAddress tramp = 0xfffff;
   if (!efi::is_error(bs->allocate_pages(efi::AllocateType::max_address, efi::MemoryType::loader_data,
                                         1, &tramp)))
-    info.trampoline_page = tramp;
+    info.reserved.trampoline_page = tramp;
   // Pages below 1 MiB for the mode-switch trampoline: real-mode code and
   // its segments must be reachable with 20-bit addresses (Intel SDM vol.3
   // §21.1.1). Loader data, like the trampoline page, so the page allocator
@@ -206,8 +186,8 @@ extern "C" efi::Status efi_main(efi::Handle image, efi::SystemTable* st) {
   efi::PhysicalAddress low = 0xfffff;
   if (!efi::is_error(bs->allocate_pages(efi::AllocateType::max_address, efi::MemoryType::loader_data,
                                         modeswitch::kLowPages, &low)) && low) {
-    info.low_pages = low;
-    info.low_page_count = modeswitch::kLowPages;
+    info.reserved.low_pages = low;
+    info.reserved.low_page_count = modeswitch::kLowPages;
   }
 
   efi::MapBuffer mb;
@@ -224,14 +204,14 @@ extern "C" efi::Status efi_main(efi::Handle image, efi::SystemTable* st) {
   // and room for 4 KiB splits of the image and for tests.
   uint64_t top = estimate_top_of_memory(mb);
   if (top < (4ull << 30)) top = 4ull << 30;
-  info.pt_pool_pages = 64 + (top >> 30) + (top >> 39);
+  info.reserved.pt_pool_pages = 64 + (top >> 30) + (top >> 39);
   efi::PhysicalAddress pool = 0;
   if (efi::Status s = bs->allocate_pages(efi::AllocateType::any_pages, efi::MemoryType::loader_data,
-                                         info.pt_pool_pages, &pool);
+                                         info.reserved.pt_pool_pages, &pool);
       efi::is_error(s))
     fail_early(st, "cannot reserve %lu pages for page tables (status 0x%lx)",
-               info.pt_pool_pages, s);
-  info.pt_pool_base = pool;
+               info.reserved.pt_pool_pages, s);
+  info.reserved.pt_pool_base = pool;
 
   efi::Status s = efi::exit_boot_services(bs, image, mb);
   if (efi::is_error(s)) fail_early(st, "ExitBootServices failed (status 0x%lx)", s);
@@ -239,12 +219,9 @@ extern "C" efi::Status efi_main(efi::Handle image, efi::SystemTable* st) {
 
   // Boot services are gone. From here to the #VC handler being live: no
   // CPUID, no MSR access, no port I/O (an SEV-ES guest would take a #VC
-  // into a firmware handler that no longer exists).
-  info.raw_map = mb.buf;
-  info.raw_map_size = mb.size;
-  info.raw_desc_size = mb.desc_size;
-  switch_stack(reinterpret_cast<uint64_t>(boot_stack + kBootStackSize), takeover, &info);
+  // into a firmware handler that no longer exists). Normalising the final
+  // map is plain computation.
+  info.mem_stats = efi::normalise_memory_map(mb.buf, mb.size, mb.desc_size, info.mem,
+                                             BootInfo::kMaxRanges);
+  switch_stack(boot::boot_stack_top(), boot::takeover, &info);
 }
-
-uint64_t boot_stack_bottom() { return reinterpret_cast<uint64_t>(boot_stack); }
-uint64_t boot_stack_top() { return reinterpret_cast<uint64_t>(boot_stack + kBootStackSize); }

@@ -2,7 +2,7 @@
 //
 // The runner sets the volatile variable EfitestLaunch (lib/esp/vars.h)
 // just before StartImage. In boot phase 3 the stub looks for it and notes
-// the launch in BootInfo; at the end, platform_exit hands the verdict and
+// the launch; at the end, platform_exit hands the verdict and
 // the check counts to record_for_runner(), which stores them in the NV
 // variable EfitestVerdict and resets the platform so that the firmware
 // boots the runner again. A test started any other way (scripts/run, the
@@ -14,7 +14,7 @@
 
 namespace esp {
 
-// Boot phase 3 (boot services still up): fills BootInfo's runner fields.
+// Boot phase 3 (boot services still up): notes a launch by the runner.
 void note_runner_launch(efi::SystemTable* st);
 
 // Whether note_runner_launch() found a launch by the runner.

@@ -14,7 +14,7 @@
 #include <new>
 
 #include "cpu/spinlock.h"
-#include "efi/bootinfo.h"
+#include "boot/bootinfo.h"
 #include "rt/console.h"
 #include "rt/report.h"
 

@@ -136,11 +136,11 @@ AllocError PageAllocator::add_free(PhysAddr base, uint64_t size) {
   return AllocError::none;
 }
 
-AllocError PageAllocator::add_usable(const efi::MemRange* ranges, size_t count) {
+AllocError PageAllocator::add_usable(const boot::MemRange* ranges, size_t count) {
   AllocError first = AllocError::none;
   for (size_t i = 0; i < count; ++i) {
-    if (ranges[i].kind != efi::MemKind::usable) continue;
-    const AllocError e = add_free(PhysAddr(ranges[i].base), ranges[i].size);
+    if (ranges[i].kind != boot::MemKind::usable) continue;
+    const AllocError e = add_free(ranges[i].base, ranges[i].size);
     if (first == AllocError::none) first = e;
   }
   return first;

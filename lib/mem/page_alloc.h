@@ -26,7 +26,7 @@
 #include <cstdint>
 
 #include "cpu/addr.h"
-#include "efi/memmap.h"
+#include "boot/memmap.h"
 
 namespace mem {
 
@@ -66,7 +66,7 @@ class PageAllocator {
   // Adds every `usable` range of a normalised map. Returns no_slots if some
   // range did not fit (the rest are still added) and double_free if ranges
   // overlapped what was already added (the overlap is skipped).
-  [[nodiscard]] AllocError add_usable(const efi::MemRange* ranges, size_t count);
+  [[nodiscard]] AllocError add_usable(const boot::MemRange* ranges, size_t count);
   // Adds [base, base+size), shrunk inward to whole pages, as free memory.
   // Returns no_slots if either the free list or the RAM span list is full.
   [[nodiscard]] AllocError add_free(PhysAddr base, uint64_t size);

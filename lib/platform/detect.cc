@@ -22,12 +22,12 @@ bool is_confidential(Platform p) { return p != Platform::plain; }
 bool has_ghcb(Platform p) { return p == Platform::sev_es || p == Platform::sev_snp; }
 
 uint64_t private_mask(const BootInfo& bi) {
-  const bool sev = bi.platform == Platform::sev || has_ghcb(bi.platform);
-  return sev && bi.sev_cbit ? 1ull << bi.sev_cbit : 0;
+  const bool sev = bi.detected.platform == Platform::sev || has_ghcb(bi.detected.platform);
+  return sev && bi.detected.sev_cbit ? 1ull << bi.detected.sev_cbit : 0;
 }
 
 uint64_t shared_mask(const BootInfo& bi) {
-  return bi.platform == Platform::tdx ? bi.tdx_shared_mask : 0;
+  return bi.detected.platform == Platform::tdx ? bi.detected.tdx_shared_mask : 0;
 }
 
 Detected detect() {
@@ -65,14 +65,7 @@ Detected detect() {
 }
 
 void detect_into(BootInfo& bi) {
-  Detected d = detect();
-  bi.platform = d.platform;
-  bi.sev_cbit = d.sev_cbit;
-  bi.sev_status = d.sev_status;
-  bi.sev_mem_enc_eax = d.mem_enc_eax;
-  bi.tdx_gpa_width = d.tdx_gpa_width;
-  bi.tdx_shared_mask = d.tdx_shared_mask;
-  bi.tdx_attributes = d.tdx_attributes;
+  bi.detected = detect();
 }
 
 }  // namespace platform

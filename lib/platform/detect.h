@@ -2,13 +2,15 @@
 //
 // Runs while the firmware still owns the IDT and, under SEV-ES/SNP, the #VC
 // handler, so CPUID and the SEV_STATUS read are served by the firmware. The
-// result is written into BootInfo once; the transport, page tables and the
+// result (platform::Detected, lib/platform/detected.h) is written into
+// BootInfo once; the transport, page tables and the
 // #VC/#VE handlers are chosen from it and nothing re-detects later.
 #pragma once
 
 #include <cstdint>
 
-#include "efi/bootinfo.h"
+#include "boot/bootinfo.h"
+#include "platform/detected.h"
 
 namespace platform {
 
@@ -34,17 +36,6 @@ constexpr uint32_t kCpuidTdx = 0x21;
 constexpr uint32_t kTdxSigEbx = 0x65746e49;  // "Inte"
 constexpr uint32_t kTdxSigEdx = 0x5844546c;  // "lTDX"
 constexpr uint32_t kTdxSigEcx = 0x20202020;  // "    "
-
-// What detection found; copied into BootInfo by detect_into().
-struct Detected {
-  Platform platform = Platform::plain;
-  uint32_t mem_enc_eax = 0;  // CPUID Fn8000_001F EAX (0 when absent)
-  uint8_t sev_cbit = 0;
-  uint64_t sev_status = 0;
-  uint8_t tdx_gpa_width = 0;
-  uint64_t tdx_shared_mask = 0;
-  uint64_t tdx_attributes = 0;
-};
 
 // Pure decision from the raw values, host-testable: SEV_STATUS decides for
 // AMD (SNP > SEV-ES > SEV), the TDX signature for Intel.

@@ -2,7 +2,7 @@
 
 #include "cpu/pagetable.h"
 #include "cpu/processor.h"
-#include "efi/bootinfo.h"
+#include "boot/bootinfo.h"
 #include "platform/detect.h"
 
 namespace platform {

@@ -20,12 +20,12 @@ void takeover_handlers(const BootInfo& bi) {
   transport_init(bi);
   // Only where the platform can raise them: elsewhere #VC/#VE are
   // unexpected and get the ordinary report.
-  if (has_ghcb(bi.platform)) set_exception_handler(static_cast<unsigned>(Vec::VC), on_vc);
-  if (bi.platform == Platform::tdx) set_exception_handler(static_cast<unsigned>(Vec::VE), on_ve);
+  if (has_ghcb(bi.detected.platform)) set_exception_handler(static_cast<unsigned>(Vec::VC), on_vc);
+  if (bi.detected.platform == Platform::tdx) set_exception_handler(static_cast<unsigned>(Vec::VE), on_ve);
 }
 
 void after_paging(const BootInfo& bi) {
-  if (!has_ghcb(bi.platform)) return;
+  if (!has_ghcb(bi.detected.platform)) return;
   uint8_t reason = 0;
   if (sev::ghcb_setup(bi, &reason)) return;
   if (reason == ghcb::msr::kReasonProtocolUnsupported)

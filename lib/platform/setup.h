@@ -1,7 +1,7 @@
 // The platform layer's two steps in boot phase 5 (lib/rt/start.cc).
 #pragma once
 
-#include "efi/bootinfo.h"
+#include "boot/bootinfo.h"
 
 namespace platform {
 

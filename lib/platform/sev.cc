@@ -87,7 +87,7 @@ uint32_t page_state_change(uint64_t gpa, ghcb::msr::PageState state) {
 }
 
 ConvertResult make_shared(uint64_t va) {
-  const bool snp = boot_info().platform == Platform::sev_snp;
+  const bool snp = boot_info().detected.platform == Platform::sev_snp;
   if (snp) {
     PvalidateResult r = platform::pvalidate(va, false, false);
     if (r.status != kPvalidateOk) return {ConvertResult::pvalidate, r.status};
@@ -99,7 +99,7 @@ ConvertResult make_shared(uint64_t va) {
 }
 
 ConvertResult make_private(uint64_t va) {
-  const bool snp = boot_info().platform == Platform::sev_snp;
+  const bool snp = boot_info().detected.platform == Platform::sev_snp;
   if (!set_shared_bit(va, false)) return {ConvertResult::page_table, 0};
   if (snp) {
     if (uint32_t e = page_state_change(va, ghcb::msr::PageState::private_))
@@ -112,18 +112,18 @@ ConvertResult make_private(uint64_t va) {
 
 bool ghcb_setup(const BootInfo& bi, uint8_t* reason) {
   *reason = ghcb::msr::kReasonGeneral;
-  if (!has_ghcb(bi.platform) || !bi.ghcb_page) return false;
+  if (!has_ghcb(bi.detected.platform) || !bi.reserved.ghcb_page) return false;
   ghcb::msr::SevInfo info;
   if (!sev_info(&info) || info.min_version > ghcb::kProtocolVersion ||
       info.max_version < ghcb::kProtocolVersion) {
     *reason = ghcb::msr::kReasonProtocolUnsupported;
     return false;
   }
-  if (make_shared(bi.ghcb_page).step != ConvertResult::ok) return false;
-  page = reinterpret_cast<ghcb::Page*>(bi.ghcb_page);
+  if (make_shared(bi.reserved.ghcb_page).step != ConvertResult::ok) return false;
+  page = reinterpret_cast<ghcb::Page*>(bi.reserved.ghcb_page);
   memset(page, 0, sizeof(*page));
-  if (bi.platform == Platform::sev_snp) {
-    const uint64_t gfn = bi.ghcb_page >> 12;
+  if (bi.detected.platform == Platform::sev_snp) {
+    const uint64_t gfn = bi.reserved.ghcb_page >> 12;
     if (!ghcb::msr::decode_register_gpa_response(
             platform::ghcb_msr_call(ghcb::msr::register_gpa_request(gfn)), gfn))
       return false;

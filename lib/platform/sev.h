@@ -20,7 +20,7 @@
 
 #include <cstdint>
 
-#include "efi/bootinfo.h"
+#include "boot/bootinfo.h"
 #include "platform/ghcb.h"
 
 namespace platform::sev {

@@ -16,9 +16,9 @@ uint32_t mask(uint8_t size) { return size >= 4 ? ~0u : (1u << (8 * size)) - 1; }
 }  // namespace
 
 void transport_init(const BootInfo& bi) {
-  if (has_ghcb(bi.platform))
+  if (has_ghcb(bi.detected.platform))
     channel = Channel::ghcb;
-  else if (bi.platform == Platform::tdx)
+  else if (bi.detected.platform == Platform::tdx)
     channel = Channel::tdvmcall;
   else
     channel = Channel::port_io;

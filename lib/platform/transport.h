@@ -17,7 +17,7 @@
 
 #include <cstdint>
 
-#include "efi/bootinfo.h"
+#include "boot/bootinfo.h"
 
 namespace platform {
 

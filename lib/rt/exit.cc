@@ -1,7 +1,7 @@
 #include "rt/exit.h"
 
 #include "cpu/processor.h"
-#include "efi/bootinfo.h"
+#include "boot/bootinfo.h"
 #include "platform/transport.h"
 #include "esp/runner_link.h"
 #include "rt/console.h"
@@ -22,9 +22,9 @@ void platform_exit(Verdict v) {
   // runner sees no verdict then, which it reports as such.
   // Confidential guests skip the firmware's reset: it does port I/O through
   // our #VC/#VE, and the platform's own termination carries the verdict.
-  if (efi::RuntimeServices* rt = boot_info().runtime;
-      rt && platform::transport_channel() == platform::Channel::port_io)
-    rt->reset_system(efi::ResetType::shutdown, efi::kSuccess, 0, nullptr);
+  if (const boot::FirmwareServices* fw = boot_info().firmware;
+      fw && fw->reset && platform::transport_channel() == platform::Channel::port_io)
+    fw->reset(boot::ResetKind::shutdown);
   platform::terminate(static_cast<uint8_t>(debug_exit_value(v)));
 }
 

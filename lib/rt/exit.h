@@ -1,5 +1,5 @@
 // Ending the guest. The verdict leaves through the platform's channel:
-// isa-debug-exit under QEMU, then EFI ResetSystem(shutdown) as the fallback
+// isa-debug-exit under QEMU, then the firmware's reset (BootInfo::firmware) as the fallback
 // where no such device answered (lib/rt/verdict.h has the encoding).
 #pragma once
 

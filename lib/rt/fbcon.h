@@ -27,7 +27,9 @@
 #include <cstddef>
 #include <cstdint>
 
+namespace boot {
 struct Framebuffer;
+}
 
 namespace fbcon {
 
@@ -159,6 +161,6 @@ class Console {
 // Attaches the console to the GOP framebuffer and registers it with
 // console_add_output. False (and nothing registered) without a framebuffer
 // or with a pixel format the console cannot draw.
-bool console_init_framebuffer(const Framebuffer& fb);
+bool console_init_framebuffer(const boot::Framebuffer& fb);
 // The live framebuffer console, or nullptr when none is attached.
 const fbcon::Console* framebuffer_console();

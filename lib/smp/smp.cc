@@ -11,7 +11,8 @@
 #include "cpu/processor.h"
 #include "cpu/xsave.h"
 #include "cpu/regs.h"
-#include "efi/bootinfo.h"
+#include "boot/bootinfo.h"
+#include "boot/chain.h"
 #include "mem/memory.h"
 #include "rt/console.h"
 #include "rt/report.h"
@@ -21,8 +22,6 @@
 #include "smp/trampoline.h"
 #include "timer/clock.h"
 
-uint64_t boot_stack_bottom();
-uint64_t boot_stack_top();
 
 namespace smp {
 namespace {
@@ -314,8 +313,8 @@ void init(BootInfo& bi) {
   bsp.id = 0;
   bsp.apic_id = apic::id();
   bsp.tss = desc::bsp_tss();
-  bsp.stack_lo = boot_stack_bottom();
-  bsp.stack_hi = boot_stack_top();
+  bsp.stack_lo = boot::boot_stack_bottom();
+  bsp.stack_hi = boot::boot_stack_top();
   install(&bsp);
   percpu_live = true;
   bsp.online = true;
@@ -324,7 +323,7 @@ void init(BootInfo& bi) {
   set_exception_handler(apic::kSpuriousVector, spurious_handler);
 
   const acpi::MadtInfo* madt = acpi::madt();
-  const uint64_t page = bi.trampoline_page;
+  const uint64_t page = bi.reserved.trampoline_page;
   const char* why_alone = !madt ? "no usable MADT"
                           : !page ? "no trampoline page below 1 MiB"
                           : (page & 0xfff) || page >= (1ull << 20) ? "trampoline page misplaced"

@@ -1,6 +1,6 @@
 #include "svm/npt.h"
 
-#include "efi/bootinfo.h"
+#include "boot/bootinfo.h"
 #include "mem/memory.h"
 #include "rt/string.h"
 

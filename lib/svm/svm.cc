@@ -3,7 +3,7 @@
 #include "apic/apic.h"
 #include "cpu/exceptions.h"
 #include "cpu/processor.h"
-#include "efi/bootinfo.h"
+#include "boot/bootinfo.h"
 #include "mem/memory.h"
 #include "platform/detect.h"
 #include "rt/format.h"
@@ -125,7 +125,7 @@ Info info() {
 
 Status enable() {
   if (enabled) return Status::ok;
-  if (platform::is_confidential(boot_info().platform)) return Status::confidential;
+  if (platform::is_confidential(boot_info().detected.platform)) return Status::confidential;
   if (!cpu::has(cpu::feature::kSvm)) return Status::no_svm;
   SafeResult<uint64_t> vm_cr = rdmsr_safe(cpu::kMsrVmCr);
   if (vm_cr.ok() && (vm_cr.value & cpu::kVmCrSvmDis)) return Status::disabled;

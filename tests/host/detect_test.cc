@@ -27,12 +27,12 @@ TEST(Detect, TdxSignature) {
 
 TEST(Detect, Masks) {
   BootInfo bi{};
-  bi.platform = Platform::sev_snp;
-  bi.sev_cbit = 51;
+  bi.detected.platform = Platform::sev_snp;
+  bi.detected.sev_cbit = 51;
   EXPECT_EQ(platform::private_mask(bi), 1ull << 51);
   EXPECT_EQ(platform::shared_mask(bi), 0u);
-  bi.platform = Platform::tdx;
-  bi.tdx_shared_mask = 1ull << 47;
+  bi.detected.platform = Platform::tdx;
+  bi.detected.tdx_shared_mask = 1ull << 47;
   EXPECT_EQ(platform::private_mask(bi), 0u);
   EXPECT_EQ(platform::shared_mask(bi), 1ull << 47);
 }

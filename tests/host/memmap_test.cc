@@ -9,23 +9,24 @@
 
 #include "efi/efi.h"
 
-// Found by argument-dependent lookup, so they live beside MemRange.
-namespace efi {
-static bool operator==(const MemRange& a, const MemRange& b) {
-  return a.base == b.base && a.size == b.size && a.kind == b.kind;
-}
-
-[[maybe_unused]] static void PrintTo(const MemRange& r, std::ostream* os) {
-  *os << "{0x" << std::hex << r.base << ", 0x" << r.size << std::dec << ", "
-      << mem_kind_str(r.kind) << "}";
-}
-}  // namespace efi
-
 namespace {
 
-using efi::MemKind;
+using boot::MemKind;
+using boot::MemRange;
 using efi::MemoryType;
-using efi::MemRange;
+
+// An expected range, with plain numbers for brevity.
+struct Want {
+  uint64_t base;
+  uint64_t size;
+  MemKind kind;
+  bool operator==(const Want&) const = default;
+};
+
+[[maybe_unused]] void PrintTo(const Want& r, std::ostream* os) {
+  *os << "{0x" << std::hex << r.base << ", 0x" << r.size << std::dec << ", "
+      << boot::mem_kind_str(r.kind) << "}";
+}
 
 constexpr uint64_t kPage = 4096;
 constexpr uint64_t MiB = 1ull << 20;
@@ -65,20 +66,21 @@ class FirmwareMap {
 
 struct Result {
   efi::NormalisedMap summary;
-  std::vector<MemRange> ranges;
+  std::vector<Want> ranges;
 };
 
 Result normalise(const FirmwareMap& m, size_t max_out = 64) {
-  std::vector<MemRange> out(max_out + 1, MemRange{0xdead, 0xdead, MemKind::reserved});
+  std::vector<MemRange> out(max_out + 1, MemRange{PhysAddr(0xdead), 0xdead, MemKind::reserved});
   Result r;
   r.summary = efi::normalise_memory_map(m.data(), m.size(), m.stride(), out.data(), max_out);
   EXPECT_LE(r.summary.count, max_out);
-  EXPECT_EQ(out[max_out].base, 0xdeadu) << "wrote past max_out";
-  r.ranges.assign(out.begin(), out.begin() + static_cast<ptrdiff_t>(r.summary.count));
+  EXPECT_EQ(out[max_out].base.value, 0xdeadu) << "wrote past max_out";
+  for (size_t i = 0; i < r.summary.count; ++i)
+    r.ranges.push_back(Want{out[i].base.value, out[i].size, out[i].kind});
   return r;
 }
 
-using Ranges = std::vector<MemRange>;
+using Ranges = std::vector<Want>;
 
 TEST(Memmap, SortsUnsortedInputAndUsesTheStride) {
   FirmwareMap m(48);
@@ -237,8 +239,8 @@ TEST(Memmap, SizeSaturatesAtTheTopOfTheAddressSpace) {
   MemRange out[2];
   const auto s = efi::normalise_memory_map(bytes.data(), bytes.size(), 48, out, 2);
   ASSERT_EQ(s.count, 1u);
-  EXPECT_EQ(out[0].base, 0xfffffffffff00000u);
-  EXPECT_EQ(out[0].base + out[0].size, ~uint64_t{0});
+  EXPECT_EQ(out[0].base.value, 0xfffffffffff00000u);
+  EXPECT_EQ(out[0].end().value, ~uint64_t{0});
 }
 
 TEST(Memmap, BadStrideOrTrailingBytes) {
@@ -258,10 +260,10 @@ TEST(Memmap, BadStrideOrTrailingBytes) {
 }
 
 TEST(Memmap, KindNames) {
-  EXPECT_STREQ(efi::mem_kind_str(MemKind::usable), "usable");
-  EXPECT_STREQ(efi::mem_kind_str(MemKind::runtime_code), "runtime-code");
-  EXPECT_STREQ(efi::mem_kind_str(MemKind::unaccepted), "unaccepted");
-  EXPECT_STREQ(efi::mem_kind_str(static_cast<MemKind>(200)), "unknown");
+  EXPECT_STREQ(boot::mem_kind_str(MemKind::usable), "usable");
+  EXPECT_STREQ(boot::mem_kind_str(MemKind::runtime_code), "runtime-code");
+  EXPECT_STREQ(boot::mem_kind_str(MemKind::unaccepted), "unaccepted");
+  EXPECT_STREQ(boot::mem_kind_str(static_cast<MemKind>(200)), "unknown");
 }
 
 }  // namespace

@@ -8,8 +8,8 @@
 #include <set>
 #include <vector>
 
-using efi::MemKind;
-using efi::MemRange;
+using boot::MemKind;
+using boot::MemRange;
 using mem::AllocError;
 using mem::PageAllocator;
 using mem::PageAllocatorWithStorage;
@@ -20,16 +20,16 @@ constexpr uint64_t KiB = 1024, MiB = KiB * KiB, GiB = MiB * KiB;
 
 // A typical q35 + OVMF map after normalisation, RAM above 4 GiB included.
 const MemRange kMap[] = {
-    {0x0, 0xa0000, MemKind::usable},
-    {0xa0000, 0x60000, MemKind::reserved},
-    {0x100000, 0x700000, MemKind::usable},
-    {0x800000, 0x8000, MemKind::acpi_nvs},
-    {0x808000, 0x3e000000 - 0x808000, MemKind::usable},
-    {0x3e000000, 0x200000, MemKind::loader},
-    {0x3e200000, 0x1800000, MemKind::usable},
-    {0x3fa00000, 0x600000, MemKind::acpi_reclaim},
-    {0xb0000000, 0x10000000, MemKind::mmio},
-    {4 * GiB, 2 * GiB, MemKind::usable},
+    {PhysAddr(0x0), 0xa0000, MemKind::usable},
+    {PhysAddr(0xa0000), 0x60000, MemKind::reserved},
+    {PhysAddr(0x100000), 0x700000, MemKind::usable},
+    {PhysAddr(0x800000), 0x8000, MemKind::acpi_nvs},
+    {PhysAddr(0x808000), 0x3e000000 - 0x808000, MemKind::usable},
+    {PhysAddr(0x3e000000), 0x200000, MemKind::loader},
+    {PhysAddr(0x3e200000), 0x1800000, MemKind::usable},
+    {PhysAddr(0x3fa00000), 0x600000, MemKind::acpi_reclaim},
+    {PhysAddr(0xb0000000), 0x10000000, MemKind::mmio},
+    {PhysAddr(4 * GiB), 2 * GiB, MemKind::usable},
 };
 
 uint64_t expected_usable_pages() {

@@ -3,6 +3,7 @@
 PORTABLE_SRCS += lib/elf/reloc.cc
 PORTABLE_SRCS += lib/efi/cmdline.cc
 PORTABLE_SRCS += lib/efi/memmap.cc
+PORTABLE_SRCS += lib/boot/memmap.cc
 PORTABLE_SRCS += lib/efi/exit_boot.cc
 PORTABLE_SRCS += lib/rt/format.cc
 PORTABLE_SRCS += lib/cpu/pagetable.cc

@@ -1,4 +1,5 @@
-// Boot phases 5 and 6: take the machine over, then run the test.
+// Boot phase 5 (lib/boot/chain.h): take the machine over from whichever
+// entry ran, then hand on to phase 6.
 //
 // Ownership windows (read this before adding anything here):
 //  - On entry boot services are gone, interrupts are off, and the firmware's
@@ -18,14 +19,12 @@
 //    page tables are built after it: a mistake there is printed, not a
 //    silent triple fault.
 //  - The console comes up last, once our page tables and the GHCB are live.
-#include "acpi/platform.h"
+#include "boot/chain.h"
+#include "boot/entry.h"
 #include "cpu/desc.h"
 #include "cpu/exceptions.h"
 #include "cpu/pagetable.h"
 #include "cpu/processor.h"
-#include "efi/bootinfo.h"
-#include "efi/memmap.h"
-#include "mem/memory.h"
 #include "platform/detect.h"
 #include "platform/setup.h"
 #include "platform/transport.h"
@@ -37,12 +36,7 @@
 
 extern "C" char __image_base[], __text_start[], __text_end[], __rodata_end[], __data_start[],
     __data_end[], __image_end[];
-extern "C" void (*__init_array_start[])(), (*__init_array_end[])();
 extern "C" const char test_name[];
-// The test's main, whatever signature it was declared with.
-extern "C" int test_main(int argc, char** argv, char** envp) __asm__("main");
-uint64_t boot_stack_bottom();
-uint64_t boot_stack_top();
 
 namespace {
 
@@ -63,7 +57,7 @@ PhysAddr pool_alloc(void* ctx) {
 uint64_t* table_at(void*, PhysAddr pa) { return reinterpret_cast<uint64_t*>(pa.value); }
 
 constinit TablePool pool = {};
-constinit char* envp_none[1] = {nullptr};
+constinit boot::BootTables tables = {};
 
 [[noreturn]] void fatal_no_console(Verdict v) { platform_exit(v); }
 
@@ -79,7 +73,7 @@ void build_page_tables(BootInfo& bi) {
     if (!nx) a.nx = false;
     return a;
   };
-  pool = TablePool{bi.pt_pool_base, bi.pt_pool_pages, 0};
+  pool = TablePool{bi.reserved.pt_pool_base, bi.reserved.pt_pool_pages, 0};
   paging::PageMemory pm{};
   pm.ctx = &pool;
   pm.alloc_table = pool_alloc;
@@ -90,7 +84,7 @@ void build_page_tables(BootInfo& bi) {
   // A confidential guest shares MMIO with the host: C-bit clear (SEV), or
   // shared bit set (TDX).
   paging::Attr mmio = attr(paging::Attr::mmio());
-  mmio.shared = platform::is_confidential(bi.platform);
+  mmio.shared = platform::is_confidential(bi.detected.platform);
   const int levels = (cpu::read_cr4() & cpu::cr4::LA57) ? 5 : 4;
   paging::PageTable pt(pm, PhysAddr(0), levels);
   if (!paging::PageTable::create(pm, levels, &pt)) fatal_no_console(Verdict::error);
@@ -99,26 +93,26 @@ void build_page_tables(BootInfo& bi) {
   // APIC, HPET, PCI windows and flash, most of which no memory map lists.
   map_or_die(pt, 0, 4ull << 30, mmio);
   for (size_t i = 0; i < bi.mem_stats.count; ++i) {
-    const efi::MemRange& r = bi.mem[i];
+    const boot::MemRange& r = bi.mem[i];
     paging::Attr a;
     switch (r.kind) {
       // Runtime images may keep code and data in one region unless the
       // firmware publishes a memory attributes table; leave them writable
       // and executable so ResetSystem keeps working.
-      case efi::MemKind::runtime_code: a = paging::Attr{.write = true, .nx = false}; break;
-      case efi::MemKind::mmio:
-      case efi::MemKind::reserved:
-      case efi::MemKind::unusable: a = mmio; break;
+      case boot::MemKind::runtime_code: a = paging::Attr{.write = true, .nx = false}; break;
+      case boot::MemKind::mmio:
+      case boot::MemKind::reserved:
+      case boot::MemKind::unusable: a = mmio; break;
       default: a = paging::Attr::data(); break;
     }
-    map_or_die(pt, r.base, r.size, attr(a));
+    map_or_die(pt, r.base.value, r.size, attr(a));
   }
   // A GOP framebuffer usually sits in the hole above, but a 64-bit BAR can
   // put it higher, where no memory map lists it. The console only writes
   // it, so uncached costs little.
-  if (bi.fb.present && bi.fb.base + bi.fb.size > (4ull << 30)) {
-    const uint64_t lo = bi.fb.base & ~(kPageSize - 1);
-    const uint64_t hi = (bi.fb.base + bi.fb.size + kPageSize - 1) & ~(kPageSize - 1);
+  if (bi.fb.present && bi.fb.base.value + bi.fb.size > (4ull << 30)) {
+    const uint64_t lo = bi.fb.base.align_down(kPageSize).value;
+    const uint64_t hi = (bi.fb.base + bi.fb.size).align_up(kPageSize).value;
     map_or_die(pt, lo, hi - lo, mmio);
   }
 
@@ -137,39 +131,45 @@ void build_page_tables(BootInfo& bi) {
 
   // The GHCB page is a 4 KiB leaf of its own so that platform::after_paging
   // can clear its C-bit without allocating a table.
-  if (bi.ghcb_page &&
-      pt.map(VirtAddr(bi.ghcb_page), PhysAddr(bi.ghcb_page), kPageSize,
+  if (bi.reserved.ghcb_page &&
+      pt.map(VirtAddr(bi.reserved.ghcb_page), PhysAddr(bi.reserved.ghcb_page), kPageSize,
              attr(paging::Attr::data()), kPageSize) != paging::MapStatus::ok)
     fatal_no_console(Verdict::error);
 
   // Page 0 stays unmapped so that a null dereference faults.
   if (pt.unmap(VirtAddr(uint64_t{0}), kPageSize) != paging::MapStatus::ok) fatal_no_console(Verdict::error);
 
-  // EFER.NXE was set in phase 3 (lib/efi/boot.cc): no MSR access here.
+  // The entry set EFER.NXE (lib/efi/boot.cc, lib/boot/pvh.cc): no MSR
+  // access here.
   cpu::write_cr0(cpu::read_cr0() | cpu::cr0::WP);
   cpu::write_cr3(pt.root().value);
-  bi.page_table_root = pt.root().value;
-  bi.paging_levels = levels;
-  bi.pt_pool_used = pool.used;
+  tables = boot::BootTables{pt.root().value, levels, pool.used};
 }
 
 void print_banner(const BootInfo& bi) {
   uint64_t usable_mib = bi.mem_stats.usable_bytes >> 20;
-  printf("%s: firmware \"%s\" rev 0x%x, UEFI %u.%02u, platform %s\n", test_name,
-         bi.firmware_vendor, bi.firmware_revision, bi.uefi_revision >> 16,
-         bi.uefi_revision & 0xffff, platform_str(bi.platform));
-  if (bi.platform == Platform::tdx)
+  if (bi.entry == boot::Entry::efi)
+    printf("%s: boot: efi, firmware \"%s\" rev 0x%x, UEFI %u.%02u, platform %s\n", test_name,
+           bi.loader, bi.loader_revision, bi.spec_revision >> 16, bi.spec_revision & 0xffff,
+           platform_str(bi.detected.platform));
+  else
+    printf("%s: boot: %s, loader \"%s\", start info v%u, platform %s\n", test_name,
+           boot::entry_str(bi.entry), bi.loader, bi.spec_revision,
+           platform_str(bi.detected.platform));
+  if (bi.detected.platform == Platform::tdx)
     printf("%s: TDX: GPA width %u, shared bit 0x%lx, TD attributes 0x%lx; transport %s\n",
-           test_name, bi.tdx_gpa_width, bi.tdx_shared_mask, bi.tdx_attributes,
+           test_name, bi.detected.tdx_gpa_width, bi.detected.tdx_shared_mask,
+           bi.detected.tdx_attributes,
            platform::channel_str(platform::transport_channel()));
-  else if (bi.platform != Platform::plain)
+  else if (bi.detected.platform != Platform::plain)
     printf("%s: %s: C-bit %u, SEV_STATUS 0x%lx, CPUID 0x8000001f EAX 0x%x; transport %s\n",
-           test_name, platform_str(bi.platform), bi.sev_cbit, bi.sev_status, bi.sev_mem_enc_eax,
+           test_name, platform_str(bi.detected.platform), bi.detected.sev_cbit,
+           bi.detected.sev_status, bi.detected.mem_enc_eax,
            platform::channel_str(platform::transport_channel()));
   printf("%s: memory %lu MiB usable in a map of %zu ranges, top of RAM 0x%lx; "
          "%d-level paging, %lu table pages\n",
-         test_name, usable_mib, bi.mem_stats.count, bi.mem_stats.top_of_ram, bi.paging_levels,
-         bi.pt_pool_used);
+         test_name, usable_mib, bi.mem_stats.count, bi.mem_stats.top_of_ram, tables.levels,
+         tables.pool_used);
   const SerialPort& sp = console_serial();
   printf("%s: console: serial %s 0x%lx from %s%s", test_name, sp.mmio ? "MMIO" : "port", sp.base,
          sp.source,
@@ -194,6 +194,10 @@ const char* platform_str(Platform p) {
   return "?";
 }
 
+namespace boot {
+
+const BootTables& boot_tables() { return tables; }
+
 [[noreturn]] void takeover(BootInfo* bip) {
   BootInfo& bi = *bip;
   desc::load_gdt_and_tss(0, desc::bsp_tss());
@@ -203,29 +207,20 @@ const char* platform_str(Platform p) {
   register_stack(reinterpret_cast<void*>(boot_stack_bottom()),
                  reinterpret_cast<void*>(boot_stack_top()));
 
-  bi.mem_stats = efi::normalise_memory_map(bi.raw_map, bi.raw_map_size, bi.raw_desc_size,
-                                           bi.mem, BootInfo::kMaxRanges);
   build_page_tables(bi);
   platform::after_paging(bi);
 
-  console_init_serial(bi.acpi_rsdp);
+  console_init_serial(bi.acpi_rsdp.value);
   console_init_framebuffer(bi.fb);
   print_banner(bi);
   if (bi.mem_stats.overlaps)
-    printf("WARNING: the firmware memory map has %zu overlapping descriptors\n",
+    printf("WARNING: the memory map has %zu overlapping descriptors\n",
            bi.mem_stats.overlaps);
   if (bi.mem_stats.dropped)
     report_abort("memory map has more than %zu ranges (%zu dropped)", BootInfo::kMaxRanges,
                  bi.mem_stats.dropped);
 
-  // Phase 6: runtime setup, in dependency order. Each step is one call here;
-  // its owner keeps the details in its own file.
-  //   1. memory:   page allocator, heap, page-table API     (lib/mem)
-  //   2. platform: ACPI, APICs, timers, SMP bring-up        (lib/acpi, lib/apic, lib/smp)
-  mem::memory_init(bi);
-  platform_init(bi);
-
-  for (auto* f = __init_array_start; f < __init_array_end; ++f) (*f)();
-
-  exit(test_main(bi.argc, bi.argv, envp_none));
+  bring_up(bi);
 }
+
+}  // namespace boot

@@ -1,0 +1,34 @@
+// Boot phase 6 (lib/boot/chain.h): runtime setup, in dependency order, then
+// the test. Each step is one call here; its owner keeps the details in its
+// own file.
+//   1. memory:   page allocator, heap, page-table API     (lib/mem)
+//   2. platform: ACPI, APICs, timers, PCI, SMP bring-up    (lib/acpi, lib/apic, lib/smp)
+//   3. the image's constructors
+//   4. seal BootInfo, run main, exit with its value
+#include "acpi/platform.h"
+#include "boot/chain.h"
+#include "boot/entry.h"
+#include "mem/memory.h"
+#include "rt/exit.h"
+
+extern "C" void (*__init_array_start[])(), (*__init_array_end[])();
+// The test's main, whatever signature it was declared with.
+extern "C" int test_main(int argc, char** argv, char** envp) __asm__("main");
+
+namespace {
+constinit char* envp_none[1] = {nullptr};
+}  // namespace
+
+namespace boot {
+
+[[noreturn]] void bring_up(BootInfo& bi) {
+  mem::memory_init(bi);
+  platform_init(bi);
+
+  for (auto* f = __init_array_start; f < __init_array_end; ++f) (*f)();
+
+  seal();
+  exit(test_main(bi.argc, bi.argv, envp_none));
+}
+
+}  // namespace boot
