@@ -72,4 +72,17 @@ if command -v xmllint >/dev/null; then
     "$(j 'string(//testcase[@name="negative_fail"]/failure/@type)') $(j 'string(//testcase[@name="negative_triple_fault"]/error/@type)') $(j 'string(//testcase[@name="negative_no_verdict"]/error/@type)') $(j 'string(//testcase[@name="negative_hang"]/error/@type)') $(j 'count(//testcase[@name="negative_skip"]/skipped)')"
 fi
 
+# A nested guest that never exits: the L1's bound (an intercepted APIC
+# timer interrupt) must end it as FAIL, long before the runner's timeout.
+if [[ -f $repo_top/x86/negative/svm_loop.efi ]]; then
+  st=0
+  start=$SECONDS
+  out=$("$repo_top/run_tests.sh" svm_negative_loop --log-dir "$scratch/svm-logs" 2>&1) || st=$?
+  secs=$((SECONDS - start))
+  expect_eq "svm_negative_loop: run_tests.sh exit 1" 1 "$st"
+  expect_contains "svm_negative_loop: FAIL, not TIMEOUT" "FAIL svm_negative_loop" "$out"
+  expect_contains "svm_negative_loop: the check says why" "L2 did not exit" "$(<"$scratch/svm-logs/svm_negative_loop.log")"
+  check "svm_negative_loop: ended within 60 s (${secs}s; its timeout is 90s under TCG)" test "$secs" -lt 60
+fi
+
 finish
