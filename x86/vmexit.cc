@@ -305,7 +305,7 @@ void case_x2apic_msr() {
     return;
   }
   report_measurement("x2apic_msr_read", "RDMSR of the x2APIC version register",
-                     measure(kBatch, [msr] {
+                     measure(kBatch, [&] {
                        (void)cpu::rdmsr(msr);
                        return true;
                      }));
