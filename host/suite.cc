@@ -35,6 +35,7 @@
 #include "result/outcome.h"
 #include "result/writers.h"
 #include "selection.h"
+#include "textutil.h"
 
 namespace {
 
@@ -143,26 +144,7 @@ std::string seconds_str(double s) {
   return buf;
 }
 
-std::string join(const std::vector<std::string>& v, const char* sep) {
-  std::string out;
-  for (size_t i = 0; i < v.size(); ++i) out += (i ? sep : "") + v[i];
-  return out;
-}
-
-std::vector<std::string> split_on(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : s) {
-    if (c == sep) {
-      out.push_back(cur);
-      cur.clear();
-    } else {
-      cur.push_back(c);
-    }
-  }
-  out.push_back(cur);
-  return out;
-}
+using text::join;
 
 std::string json_str(const std::string& s) {
   std::string out = "\"";
@@ -254,9 +236,9 @@ Options parse_options(const std::vector<std::string>& args, const std::string& t
       std::fputs(kUsage, stdout);
       std::exit(0);
     } else if (a == "-g") {
-      for (const std::string& g : split_on(value(a), ',')) o.groups.push_back(g);
+      for (const std::string& g : text::split(value(a), ',')) o.groups.push_back(g);
     } else if (a.size() > 2 && a.rfind("-g", 0) == 0) {
-      for (const std::string& g : split_on(a.substr(2), ',')) o.groups.push_back(g);
+      for (const std::string& g : text::split(a.substr(2), ',')) o.groups.push_back(g);
     } else if (a == "-j") {
       jobs = value(a);
     } else if (a.size() > 2 && a.rfind("-j", 0) == 0) {
