@@ -135,11 +135,6 @@ constexpr uint64_t area_le(unsigned off, unsigned n = 8) {
   for (unsigned i = 0; i < n; ++i) v |= uint64_t(area_byte(off + i)) << (8 * i);
   return v;
 }
-constexpr uint64_t scratch_le(unsigned off, unsigned n = 8) {
-  uint64_t v = 0;
-  for (unsigned i = 0; i < n; ++i) v |= uint64_t(scratch_byte(off + i)) << (8 * i);
-  return v;
-}
 uint64_t out_le(const uint8_t* p, unsigned n = 8) {
   uint64_t v = 0;
   for (unsigned i = 0; i < n; ++i) v |= uint64_t(p[i]) << (8 * i);
