@@ -1,36 +1,49 @@
 // emulator: instruction semantics with the memory operand in RAM and in
 // MMIO. Under KVM an access to RAM runs natively, while an access to an
 // MMIO page exits and is carried out by KVM's instruction emulator; under
-// TCG the two go through different paths of QEMU's softmmu (RAM fast path,
-// MemoryRegionOps slow path). Either way the architecture says nothing
-// about where the operand lives, so each case runs twice from the same
-// starting state (registers, RFLAGS, a 1 KiB operand area, a RAM scratch
-// area) and must end in the same state: the six result registers, the
-// arithmetic flags, both areas and the fault, if any. Where the outcome is
-// easy to state the RAM run is also checked against the SDM's definition
-// of the instruction (Intel SDM vol.2 entries of each; AMD APM vol.3):
-// MOV/MOVZX/MOVSX/moffs; MOVS, STOS, LODS, CMPS, SCAS with REP/REPE/REPNE,
-// DF=0 and DF=1, counts 0, 1 and many (SDM vol.1 §7.3.9); XCHG, CMPXCHG,
-// CMPXCHG8B/16B and XADD, with and without LOCK (vol.3 §9.1.2.2); ALU
-// operations with a memory destination; BT/BTS/BTR/BTC with a register bit
-// offset beyond the operand, which addresses memory at offset/8 (vol.2A
-// "BT": "the bit offset can range from -2^63 to 2^63-1"); PUSH/POP of
-// memory, CALL/JMP through memory; MOVBE, SHLD, SHRD; MOVAPS, MOVUPS,
-// MOVDQA, VMOVDQU, and #GP(0) for a misaligned MOVAPS (vol.2B "MOVAPS",
-// "Protected Mode Exceptions"); FXSAVE/FXRSTOR; LMSW/SMSW (LMSW cannot
-// clear CR0.PE, vol.2A "LMSW") and segment loads from memory; IRETQ, LRET
-// and far JMP with the stack or pointer in MMIO. A #PF in the middle of a
-// REP MOVS leaves RCX, RSI and RDI at the element that faulted, so that
-// the restarted instruction continues (SDM vol.2B "REP/REPE/REPZ/REPNE/
-// REPNZ": the instruction is restartable; vol.3 §6.5). The MMIO region is
+// TCG the two take different paths through QEMU's softmmu (the RAM fast
+// path, and MemoryRegionOps callbacks). The architecture does not care
+// where the operand lives, so each case runs twice from the same starting
+// state (registers, RFLAGS, a 1 KiB operand area, a RAM scratch area) and
+// must end in the same state: six result registers, the arithmetic flags,
+// both areas and the fault, if any. Where the outcome is easy to state,
+// the RAM run is also checked against the instruction's definition
+// (Intel SDM vol.2 entry of each; AMD APM vol.3): MOV of each width,
+// MOVZX/MOVSX/MOVSXD and the moffs forms (which take an absolute address,
+// so the area is aliased at a fixed linear address for them); MOVS, STOS,
+// LODS, CMPS and SCAS with REP/REPE/REPNE, DF=0 and DF=1 and counts of 0,
+// 1 and many, a count of 0 changing nothing, not even the flags (SDM
+// vol.2B "REP/REPE/REPZ/REPNE/REPNZ"); XCHG, CMPXCHG, CMPXCHG8B/16B and
+// XADD with and without LOCK (vol.3A §9.1.2); ALU operations with a
+// memory destination, DIV by zero raising #DE; BT, BTS, BTR and BTC with
+// a register bit offset beyond the operand in either direction, which
+// addresses the bit string at offset/8 rather than wrapping (vol.2A "BT":
+// a register offset ranges over -2^63 to 2^63-1); PUSH and POP
+// of memory, CALL and JMP through memory, and CALL, RET, LRET and IRETQ
+// with the stack itself in the area; far JMP through an m16:32 pointer;
+// MOVBE, SHLD and SHRD, a count of 0 changing nothing; MOVAPS, MOVUPS,
+// MOVDQA, MOVQ/MOVD, VMOVDQU (VEX.128 zeroing YMM[255:128], SDM vol.1
+// §14.1.3) and #GP(0) for a misaligned MOVAPS (vol.2B "MOVAPS",
+// exceptions); FXSAVE/FXRSTOR and #GP(0) for an area not 16-byte aligned
+// (vol.2A "FXSAVE"); SMSW and LMSW, which cannot clear CR0.PE (vol.2A
+// "LMSW"); segment loads from memory, #GP(selector) past the GDT limit
+// (vol.2B "MOV", exceptions); LGDT/LIDT from the area. A #PF in the
+// middle of a REP MOVSB, reading or writing, either direction, must
+// report the first byte of the missing page in CR2 and leave RCX, RSI and
+// RDI at that element, so the instruction can restart (vol.2B "REP",
+// vol.3A §6.5: a fault reports the state before the faulting iteration,
+// and the string instructions update the registers per iteration). The MMIO region is
 // the Controller Memory Buffer of an NVMe controller found by its PCI
-// class code, located through CAP.CMBS, CMBLOC and CMBSZ (NVMe 1.4
-// §3.1.11, §3.1.12, §3.1.23); QEMU implements it with MemoryRegionOps over
-// a host buffer, so it reads back what was written and is not RAM to KVM.
-// Forced emulation: KVM's force_emulation_prefix parameter makes the
-// sequence ud2; "kvm" emulate the next instruction; it is detected at run
-// time (the prefix raises #UD when it is off) and every case then runs a
-// third time through it; otherwise those checks SKIP with the reason.
+// class code and located through CAP.CMBS, CMBMSC.CRE, CMBLOC and CMBSZ
+// (NVMe 1.4 §3.1.1, §3.1.11, §3.1.12, §3.1.23); QEMU backs it with
+// MemoryRegionOps over a host buffer (hw/nvme/ctrl.c, nvme_cmb_ops), so it
+// reads back what was written and is not RAM to KVM, which the test
+// checks before using it. Forced emulation: with KVM's
+// force_emulation_prefix parameter on, ud2 followed by "kvm" makes KVM
+// emulate the next instruction; the test detects it at run time (the
+// sequence raises #UD when it is off) and then runs every case a third
+// and fourth time through it, on MMIO and on RAM; otherwise those checks
+// SKIP, once per class, with the reason.
 #include <cstddef>
 #include <cstdint>
 
@@ -978,7 +991,7 @@ const Case kSystemCases[] = {
      [](const Outcome& o) { return (o.g.rbx & 0xffff) == (o.g.rax & 0xffff); },
      "CR0[15:0] unchanged"},
     {"LMSW m16 with PE clear", BODIES(lmsw_no_pe_clear),
-     [](const Outcome& o) { return (o.g.rbx & 1) == 1; }, "CR0.PE stays set"},
+     [](const Outcome& o) { return (o.g.rbx & cpu::cr0::PE) != 0; }, "CR0.PE stays set"},
     {"LMSW m16 setting TS", BODIES(lmsw_ts),
      [](const Outcome& o) { return (o.g.rbx & cpu::cr0::TS) != 0; }, "CR0.TS set"},
     {"MOV DS, m16", BODIES(mov_ds_m16),
@@ -1179,7 +1192,7 @@ void pf_case(const char* what, uint8_t* dst, uint8_t* src, uint64_t count, uint8
   const uint64_t step = down ? uint64_t(-1) : 1;
   const uint64_t want_cr2 = down ? h + kPageSize - 1 : h;
   const uint32_t want_ec = paging::pf_error::W * write_faults;
-  report(pf_seen.vector == 14 && pf_seen.error_code == want_ec,
+  report(pf_seen.vector == static_cast<unsigned>(Vec::PF) && pf_seen.error_code == want_ec,
          "#PF error code 0x%lx (expected 0x%x)", pf_seen.error_code, want_ec);
   report(pf_seen.cr2 == want_cr2, "CR2 0x%lx (expected 0x%lx)", pf_seen.cr2, want_cr2);
   report(pf_seen.regs[Gpr::rcx] == count - done, "RCX %lu (expected %lu)",
