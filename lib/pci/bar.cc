@@ -7,7 +7,7 @@ namespace pci {
 namespace {
 uint16_t bar_offset(unsigned index) { return uint16_t(cfg::kBar0 + 4 * index); }
 
-void write16_command(Bdf f, uint16_t command) {
+void write_command(Bdf f, uint16_t command) {
   // Command and Status share a dword; Status bits are write-one-to-clear
   // (§6.2.3), so writing zeros there leaves them alone.
   write32(f, cfg::kCommand, command);
@@ -18,7 +18,7 @@ Bar read_bar(Bdf f, unsigned index) {
   if (index >= cfg::kBarCount) return Bar{};
   const uint16_t off = bar_offset(index);
   const uint16_t command = read16(f, cfg::kCommand);
-  write16_command(f, command & ~(cfg::kCommandIo | cfg::kCommandMemory));
+  write_command(f, command & ~(cfg::kCommandIo | cfg::kCommandMemory));
   const uint32_t lo = read32(f, off);
   const bool is64 = !(lo & bar_bits::kIo) &&
                     (lo & bar_bits::kMemTypeMask) == bar_bits::kMemType64 &&
@@ -33,7 +33,7 @@ Bar read_bar(Bdf f, unsigned index) {
     mask_hi = read32(f, off + 4);
     write32(f, off + 4, hi);
   }
-  write16_command(f, command);
+  write_command(f, command);
   return decode_bar(lo, hi, mask_lo, mask_hi);
 }
 
@@ -52,7 +52,7 @@ bool find_class(uint8_t base, uint8_t sub, uint8_t prog_if, Bdf* out) {
 volatile void* map_bar(Bdf f, const Bar& b) {
   if (b.io || b.size == 0 || b.base == 0) return nullptr;
   const uint16_t command = read16(f, cfg::kCommand);
-  if (!(command & cfg::kCommandMemory)) write16_command(f, command | cfg::kCommandMemory);
+  if (!(command & cfg::kCommandMemory)) write_command(f, command | cfg::kCommandMemory);
   const uint64_t start = b.base & ~(kPageSize - 1);
   const uint64_t end = (b.base + b.size + kPageSize - 1) & ~(kPageSize - 1);
   for (uint64_t va = start; va < end; va += kPageSize) {
