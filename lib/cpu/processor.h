@@ -268,6 +268,12 @@ constexpr CpuidBit kAmdSsbd{0x80000008, 0, CpuidReg::ebx, 24, "CPUID.80000008H:E
 constexpr CpuidBit kRtm{7, 0, CpuidReg::ebx, 11, "CPUID.(EAX=7,ECX=0):EBX[bit 11] RTM"};
 constexpr CpuidBit kBusLockDetect{7, 0, CpuidReg::ecx, 24,
                                   "CPUID.(EAX=7,ECX=0):ECX[bit 24] BUS_LOCK_DETECT"};
+// Instructions the emulator test runs on MMIO (SDM vol.2A "CMPXCHG8B/
+// CMPXCHG16B", "MOVBE", "FXSAVE").
+constexpr CpuidBit kCx16{1, 0, CpuidReg::ecx, 13, "CPUID.1:ECX[bit 13] CMPXCHG16B"};
+constexpr CpuidBit kMovbe{1, 0, CpuidReg::ecx, 22, "CPUID.1:ECX[bit 22] MOVBE"};
+constexpr CpuidBit kCx8{1, 0, CpuidReg::edx, 8, "CPUID.1:EDX[bit 8] CX8"};
+constexpr CpuidBit kFxsr{1, 0, CpuidReg::edx, 24, "CPUID.1:EDX[bit 24] FXSR"};
 }  // namespace feature
 
 // Secure Virtual Machine (AMD APM vol.2 §15.4, §15.30; vol.3 appendix E):
