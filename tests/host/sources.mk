@@ -35,3 +35,4 @@ PORTABLE_SRCS += lib/svm/bitmap.cc
 PORTABLE_SRCS += host/accel.cc
 PORTABLE_SRCS += host/proc.cc
 PORTABLE_SRCS += host/selection.cc
+PORTABLE_SRCS += lib/cpu/access_model.cc
