@@ -1,32 +1,40 @@
 // access: the page-permission matrix. For each combination of paging-entry
 // flags (P, R/W, U/S, XD, A, D, a reserved physical-address bit, the leaf's
 // protection key) at each level of the walk, control bits (CR0.WP,
-// CR4.SMEP, SMAP, PKE, PKS, EFER.NXE as the CPU runs with it), EFLAGS.AC
-// and PKRU / IA32_PKRS, and access kind (read, write, fetch, at CPL0 and,
-// through run_user, at CPL3), with 4 KiB, 2 MiB and 1 GiB leaves, the test
-// sets the entries of one private walk, performs the access and compares
-// the vector, the #PF error code, CR2 and the accessed/dirty flags of
-// every entry with lib/cpu/access_model.h, whose rules cite Intel SDM vol.3
-// §4.5-4.8 and AMD APM vol.2 §5.3-5.6, §8.4.2. The walk lives under a
-// top-level entry of its own (a PML4E, or a PML5E with LA57), so every
-// flag can be flipped at every level without touching the rest of the
-// address space; one INVLPG after each change flushes the TLB and the
-// paging-structure caches (SDM vol.3 §4.10.4.1). Accesses at CPL3 run with
-// SMEP, SMAP and AC clear (run_user clears them, and the rules do not
-// consult them for user-mode accesses), so those are paired with
-// supervisor accesses only. Features the CPU lacks (SMEP, SMAP, PKU, PKS,
-// 1 GiB pages) are SKIPs naming their CPUID bit; a combination that
-// disagrees prints itself in words with the wanted and the seen outcome.
-// Implicit supervisor accesses and EFER.NXE=0 on a CPU with NX are in the
-// model (and its host tests) but not run here: the framework's own page
-// tables need NXE.
+// CR4.SMEP, SMAP, PKE, PKS, with EFER.NXE as the CPU runs), EFLAGS.AC,
+// PKRU and IA32_PKRS, and access kind (read, write and fetch at CPL0 and,
+// through run_user, at CPL3, and implicit supervisor reads: a descriptor
+// load from an LDT in the page under test), with 4 KiB, 2 MiB and 1 GiB
+// leaves, the test sets the entries of one private walk, performs the
+// access and compares the vector, the #PF error code, CR2 and the
+// accessed/dirty flags of every entry with lib/cpu/access_model.h, whose
+// rules cite Intel SDM vol.3 §4.5-4.8, §6.15 and AMD APM vol.2 §5.3-5.6,
+// §8.4.2. The walk hangs under a top-level entry of its own (a PML4E, or a
+// PML5E when the firmware handed over with LA57), so every flag can be
+// flipped at every level without touching the rest of the address space;
+// one INVLPG after each change flushes the TLB and the paging-structure
+// caches (SDM vol.3 §4.10.4.1). Accesses at CPL3 run with SMEP, SMAP and
+// AC clear (run_user clears them, and the rules do not consult them for
+// user-mode accesses), so those controls pair with CPL0 accesses only.
+// Implicit writes and EFER.NXE=0 on a CPU with NX are in the model (and
+// its host tests) but not run here: the CPU sets a descriptor's accessed
+// flag only after reading it, and the framework's own tables need NXE.
+// Features the CPU lacks (SMEP, SMAP, PKU, PKS, 1 GiB pages) are SKIPs
+// naming their CPUID bit. One check per access kind and group says how
+// many combinations agreed; a combination that disagrees prints itself in
+// words with the wanted and the seen outcome; combinations where QEMU's
+// TCG is known to differ from the SDM are counted apart, as XFAILs.
 //
 // Arguments: none for the default matrix (every leaf flag with each
-// control, each upper flag once, each key rule); `full` for the
-// exhaustive one, which prints its progress and its combination count.
+// control, each upper flag alone, every R/W-U/S-XD triple of the upper
+// entries of a 4 KiB walk, each key rule); `full` for the exhaustive one
+// (every upper flag with every leaf flag, the triples with the leaf's and
+// SMEP/SMAP at every page size, the keys with every leaf flag and
+// SMAP/AC), which prints its progress and its combination count.
 #include <cstdint>
 
 #include "cpu/access_model.h"
+#include "cpu/desc.h"
 #include "cpu/exceptions.h"
 #include "cpu/paging.h"
 #include "cpu/processor.h"
@@ -50,6 +58,16 @@ constexpr uint64_t kGiB = 1ull << 30;
 constexpr uint64_t kBase4Level = 0x0000'6b00'0000'0000ull;   // PML4 index 0xd6
 constexpr uint64_t kBase5Level = 0x00d6'0000'0000'0000ull;   // PML5 index 0x1ac
 constexpr uint64_t kDataOffset = 64;  // reads and writes; fetches run the RET at 0
+// Implicit supervisor reads: loading DS with an LDT selector reads its
+// descriptor from the LDT (Intel SDM vol.3 §3.4.2: TI=1 selects it; §3.5.1), a
+// system-structure access that is supervisor-mode whatever the CPL (SDM
+// vol.3 §4.6). The LDT sits at the test frame, and the descriptor the
+// selector names at offset kLdtOffset of it, present and already
+// accessed so that the load only reads it.
+constexpr unsigned kLdtIndex = 32;
+constexpr uint64_t kLdtOffset = kLdtIndex * 8;
+constexpr uint16_t kLdtSelector = kLdtIndex << 3 | desc::kSelectorTi;
+constexpr unsigned kLdtSlot = 0;  // and slot 1: a 16-byte system descriptor
 constexpr uint8_t kRet = 0xc3;
 constexpr uint64_t kPattern = 0x5a5a'c0de'0000'0001ull;
 constexpr unsigned kMaxFailLines = 24;
@@ -96,6 +114,8 @@ struct Saved {
 };
 Saved saved;
 
+uint64_t pkrs_now;
+
 // Sets the registers a combination names; each is written only when it
 // changes (every write of CR0 or CR4 flushes the TLB).
 void apply_controls(const am::Controls& c) {
@@ -111,7 +131,10 @@ void apply_controls(const am::Controls& c) {
   // WRPKRU needs CR4.PKE (SDM vol.2B "WRPKRU"); with PKE clear PKRU is not
   // consulted, so its value does not matter then.
   if (c.pke && cpu::rdpkru() != c.pkru) cpu::wrpkru(c.pkru);
-  if (caps.pks) cpu::wrmsr(cpu::kMsrPkrs, c.pkrs);
+  if (caps.pks && pkrs_now != c.pkrs) {
+    cpu::wrmsr(cpu::kMsrPkrs, c.pkrs);
+    pkrs_now = c.pkrs;
+  }
 }
 
 void restore_controls() {
@@ -120,6 +143,7 @@ void restore_controls() {
   if (caps.pku) cpu::wrpkru(saved.pkru);
   cpu::write_cr4(saved.cr4);
   if (caps.pks) cpu::wrmsr(cpu::kMsrPkrs, saved.pkrs);
+  pkrs_now = saved.pkrs;
 }
 
 // What one access did.
@@ -142,12 +166,20 @@ __attribute__((noinline)) void sup_fetch(uint64_t va) {
   asm volatile("call *%0" ::"r"(va) : "memory");
 }
 
-uint64_t access_address(const Target& t, am::Op op) {
-  return op == am::Op::fetch ? t.va : t.va + kDataOffset;
+__attribute__((noinline)) void implicit_read(uint64_t) {
+  asm volatile("mov %0, %%ds\n"
+               "mov %1, %%ds" ::"r"(uint32_t(kLdtSelector)),
+               "r"(uint32_t(desc::kKernelDs))
+               : "memory");
+}
+
+uint64_t access_address(const Target& t, const am::Access& a) {
+  if (a.mode == am::Mode::implicit_supervisor) return t.va + kLdtOffset;
+  return a.op == am::Op::fetch ? t.va : t.va + kDataOffset;
 }
 
 Seen perform(const Target& t, const am::Combination& c) {
-  const uint64_t va = access_address(t, c.access.op);
+  const uint64_t va = access_address(t, c.access);
   Seen s;
   cpu::write_cr2(0);
   if (c.access.mode == am::Mode::user) {
@@ -166,9 +198,10 @@ Seen perform(const Target& t, const am::Combination& c) {
     s.ex = r.ex;
     s.cr2 = r.cr2;
   } else {
-    void (*fn)(uint64_t) = c.access.op == am::Op::read    ? sup_read
-                           : c.access.op == am::Op::write ? sup_write
-                                                          : sup_fetch;
+    void (*fn)(uint64_t) = c.access.mode == am::Mode::implicit_supervisor ? implicit_read
+                           : c.access.op == am::Op::read                    ? sup_read
+                           : c.access.op == am::Op::write                   ? sup_write
+                                                                            : sup_fetch;
     const bool ac = c.controls.ac;
     s.ex = catch_fault([&] {
       if (ac) cpu::write_rflags(cpu::read_rflags() | rflags::kAlignmentCheck);
@@ -217,7 +250,23 @@ bool pks_user_no_pk(const am::Combination& c, am::Outcome* o) {
   return true;
 }
 
+// SDM vol.3 §4.6.1: with CR4.SMAP = 1, implicit supervisor accesses may
+// not read user-mode addresses, whatever EFLAGS.AC says. QEMU picks the
+// SMAP-free MMU index for implicit accesses at CPL < 3 when AC = 1
+// (cpu_mmu_index_kernel), as it does for explicit ones.
+bool implicit_smap_ac(const am::Combination& c, am::Outcome* o) {
+  if (c.access.mode != am::Mode::implicit_supervisor || !c.controls.smap || !c.controls.ac)
+    return false;
+  am::Controls no_smap = c.controls;
+  no_smap.smap = false;
+  const am::Outcome q = am::evaluate(c.walk, no_smap, c.access);
+  if (q.fault == o->fault && q.error_code == o->error_code) return false;
+  *o = q;
+  return true;
+}
+
 constexpr Deviation kDeviations[] = {
+    {"implicit supervisor accesses with EFLAGS.AC=1 skip the SMAP check", implicit_smap_ac},
     {"a reserved-bit #PF leaves the P bit of the error code clear", rsvd_without_p},
     {"a user-mode access to a supervisor-mode page keyed off by IA32_PKRS reports no PK",
      pks_user_no_pk},
@@ -258,7 +307,7 @@ bool compare(const Target& t, const am::Combination& c, const am::Outcome& want,
     rt::snprintf(line, size, "want %s, got %s", am::outcome_str(w, sizeof w, want), g);
     return false;
   }
-  const uint64_t addr = access_address(t, c.access.op);
+  const uint64_t addr = access_address(t, c.access);
   if (want.fault && s.cr2 != addr) {
     rt::snprintf(line, size, "#PF as wanted, but CR2 0x%lx, want 0x%lx", s.cr2, addr);
     return false;
@@ -312,8 +361,12 @@ void run_one(const Target& t, const am::Combination& c, Tally& tally) {
 
 // A combination the guest can run as the model states it: CPL3 runs with
 // SMEP, SMAP and AC clear (run_user), so those pair with CPL0 only.
+// Implicit writes (the CPU setting a descriptor's accessed flag) follow a
+// read of the same descriptor, so they are in the model only.
 bool runnable(const am::Combination& c) {
   if (c.access.mode == am::Mode::user && (c.controls.smep || c.controls.smap || c.controls.ac))
+    return false;
+  if (c.access.mode == am::Mode::implicit_supervisor && c.access.op != am::Op::read)
     return false;
   return true;
 }
@@ -368,8 +421,10 @@ void run_space(const Target& t, const Group& grp, bool progress, uint64_t* total
     report_info("%lu combinations in %lu ms (%lu so far)", ran, now_ms() - start, *total);
 }
 
-// The frame the walks under test lead to: a RET at offset 0 for fetches.
+// The frame the walks under test lead to: a RET at offset 0 for fetches,
+// the LDT descriptor at kLdtOffset.
 PhysAddr test_frame;
+uint16_t saved_ldtr;
 
 bool make_target(am::PageSize size, uint64_t slot_base, Target* t) {
   const uint64_t page = size == am::PageSize::k4K ? kPageSize
@@ -400,10 +455,14 @@ bool make_target(am::PageSize size, uint64_t slot_base, Target* t) {
     return false;
   }
   for (int i = 0; i < t->count; ++i) t->base[i] = *t->entry[i];
+  desc::set_test_descriptor(kLdtSlot, desc::ldt_descriptor_low(t->va, kLdtOffset + 7));
+  desc::set_test_descriptor(kLdtSlot + 1, desc::ldt_descriptor_high(t->va));
+  asm volatile("lldt %w0" ::"r"(uint32_t(desc::kTestSlotBase + 8 * kLdtSlot)) : "memory");
   return true;
 }
 
 void drop_target(const Target& t) {
+  asm volatile("lldt %w0" ::"r"(uint32_t(saved_ldtr)) : "memory");
   for (int i = 0; i < t.count; ++i) *t.entry[i] = t.base[i];
   const uint64_t page = t.size == am::PageSize::k4K ? kPageSize
                         : t.size == am::PageSize::k2M ? kLargePageSize
@@ -417,6 +476,7 @@ am::Space base_space(am::PageSize size) {
   s.size = size;
   s.nxe = caps.nxe;
   s.rsvd = rsvd_bit() != 0;
+  s.implicit = true;
   return s;
 }
 
@@ -436,6 +496,7 @@ int main(int argc, char** argv) {
   caps.maxphyaddr = cpu::maxphyaddr();
   caps.levels = paging::levels();
   saved = {cpu::read_cr0(), cpu::read_cr4(), caps.pks ? cpu::rdmsr(cpu::kMsrPkrs) : 0, 0};
+  pkrs_now = saved.pkrs;
   if (caps.pku) {
     cpu::write_cr4(saved.cr4 | cpu::cr4::PKE);
     saved.pkru = cpu::rdpkru();
@@ -462,6 +523,10 @@ int main(int argc, char** argv) {
   auto* frame = reinterpret_cast<uint8_t*>(test_frame.value);
   memset(frame, 0, kPageSize);
   frame[0] = kRet;
+  memcpy(frame + kLdtOffset, &desc::kDescFlatData, sizeof desc::kDescFlatData);
+  asm volatile("sldt %0" : "=r"(saved_ldtr));
+  const uint64_t saved_slots[2] = {desc::test_descriptor(kLdtSlot),
+                                   desc::test_descriptor(kLdtSlot + 1)};
 
   uint64_t total = 0;
   const uint64_t start = now_ms();
@@ -513,6 +578,8 @@ int main(int argc, char** argv) {
     drop_target(t);
   }
   restore_controls();
+  desc::set_test_descriptor(kLdtSlot, saved_slots[0]);
+  desc::set_test_descriptor(kLdtSlot + 1, saved_slots[1]);
   report_info("%lu combinations in %lu ms", total, now_ms() - start);
   return report_summary();
 }

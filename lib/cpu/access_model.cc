@@ -214,7 +214,7 @@ uint64_t key_variants(const Space& s) {
 
 Radix radix(const Space& s) {
   Radix r;
-  r.access = s.implicit ? 9 : 6;
+  r.access = s.implicit ? 8 : 6;
   r.wp = s.vary_wp ? 2 : 1;
   r.smep = s.vary_smep ? 2 : 1;
   r.smap = s.vary_smap ? 2 : 1;
@@ -273,7 +273,7 @@ Combination combination(const Space& s, uint64_t index) {
     return d;
   };
 
-  // Access: user r/w/x, supervisor r/w/x, then implicit supervisor r/w/x.
+  // Access: user r/w/x, supervisor r/w/x, then implicit supervisor r/w.
   const uint64_t a = digit(r.access);
   c.access.op = static_cast<Op>(a % 3);
   c.access.mode = static_cast<Mode>(a / 3);

@@ -164,8 +164,8 @@ const char* outcome_str(char* buf, size_t size, const Outcome& o);
 // --- The combination spaces the guest test walks ----------------------
 //
 // A combination is a mixed-radix number over these dimensions:
-//   access       6: {user, supervisor} x {read, write, fetch}, or 9 with
-//                implicit supervisor accesses
+//   access       6: {user, supervisor} x {read, write, fetch}, or 8 with
+//                implicit supervisor reads and writes
 //   controls     WP x SMEP x SMAP x AC (each 0/1 when the space varies it)
 //   keys         5: no keys; PKE with AD or WD on key 1; PKS with AD or WD
 //                on key 1 (key 0 is always allowed), times the leaf's key
@@ -186,7 +186,7 @@ constexpr uint32_t kAll = (1u << 7) - 1;
 struct Space {
   int levels = 4;
   PageSize size = PageSize::k4K;
-  bool implicit = false;   // include implicit supervisor accesses
+  bool implicit = false;   // include implicit supervisor reads and writes
   bool vary_wp = true, vary_smep = false, vary_smap = false, vary_ac = false;
   bool pke = false, pks = false;  // include the key variants
   bool nxe = true;                // EFER.NXE as it is (not varied)

@@ -335,6 +335,19 @@ TEST(AccessModel, SpaceCoversEveryUpperFlag) {
     }
 }
 
+TEST(AccessModel, ImplicitAccesses) {
+  Space s;
+  s.vary_wp = false;
+  s.leaf_bits = 0;
+  s.upper_single = false;
+  s.implicit = true;
+  ASSERT_EQ(count(s), 8u);
+  EXPECT_EQ(combination(s, 6).access.mode, Mode::implicit_supervisor);
+  EXPECT_EQ(combination(s, 6).access.op, Op::read);
+  EXPECT_EQ(combination(s, 7).access.op, Op::write);
+  EXPECT_EQ(combination(s, 5).access.mode, Mode::supervisor);
+}
+
 TEST(AccessModel, KeyVariants) {
   Space s;
   s.vary_wp = false;
