@@ -1,6 +1,8 @@
 // The access model; its rules and their sources are in access_model.h.
 #include "cpu/access_model.h"
 
+#include <cstdarg>
+
 #include "rt/format.h"
 
 namespace access_model {
@@ -125,13 +127,18 @@ struct Buf {
   char* p;
   size_t size;
   size_t len = 0;
-  void add(const char* fmt, auto... args) {
-    if (len >= size) return;
-    int k = rt::snprintf(p + len, size - len, fmt, args...);
-    if (k > 0) len += size_t(k);
-    if (len >= size) len = size - 1;
-  }
+  void add(const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 };
+
+void Buf::add(const char* fmt, ...) {
+  if (len + 1 >= size) return;
+  va_list ap;
+  va_start(ap, fmt);
+  const int k = rt::vsnprintf(p + len, size - len, fmt, ap);
+  va_end(ap);
+  if (k > 0) len += size_t(k);
+  if (len >= size) len = size - 1;
+}
 
 }  // namespace
 
