@@ -61,12 +61,13 @@ constexpr uint64_t kDataOffset = 64;  // reads and writes; fetches run the RET a
 // Implicit supervisor reads: loading DS with an LDT selector reads its
 // descriptor from the LDT (Intel SDM vol.3 §3.4.2: TI=1 selects it; §3.5.1), a
 // system-structure access that is supervisor-mode whatever the CPL (SDM
-// vol.3 §4.6). The LDT sits at the test frame, and the descriptor the
-// selector names at offset kLdtOffset of it, present and already
-// accessed so that the load only reads it.
+// vol.3 §4.6), so the error code has U/S=0 even at CPL3 (SDM vol.3 §4.7).
+// The LDT sits at the test frame, and the descriptor the selector names
+// at offset kLdtOffset of it: a DPL3 data segment, so that CPL3 may load
+// it too, present and already accessed so that the load only reads it.
 constexpr unsigned kLdtIndex = 32;
 constexpr uint64_t kLdtOffset = kLdtIndex * 8;
-constexpr uint16_t kLdtSelector = kLdtIndex << 3 | desc::kSelectorTi;
+constexpr uint16_t kLdtSelector = kLdtIndex << 3 | desc::kSelectorTi | 3;
 constexpr unsigned kLdtSlot = 0;  // and slot 1: a 16-byte system descriptor
 constexpr uint8_t kRet = 0xc3;
 constexpr uint64_t kPattern = 0x5a5a'c0de'0000'0001ull;
@@ -178,11 +179,22 @@ uint64_t access_address(const Target& t, const am::Access& a) {
   return a.op == am::Op::fetch ? t.va : t.va + kDataOffset;
 }
 
-Seen perform(const Target& t, const am::Combination& c) {
+// cpl3: an implicit read done from CPL3 (the others know their CPL).
+Seen perform(const Target& t, const am::Combination& c, bool cpl3) {
   const uint64_t va = access_address(t, c.access);
   Seen s;
   cpu::write_cr2(0);
-  if (c.access.mode == am::Mode::user) {
+  if (cpl3) {
+    // The null selector after it: DS may be null at CPL3 in 64-bit mode.
+    UserResult r = run_user([] {
+      asm volatile("mov %0, %%ds\n"
+                   "mov %1, %%ds" ::"r"(uint32_t(kLdtSelector)),
+                   "r"(0u)
+                   : "memory");
+    });
+    s.ex = r.ex;
+    s.cr2 = r.cr2;
+  } else if (c.access.mode == am::Mode::user) {
     UserResult r;
     switch (c.access.op) {
       case am::Op::read:
@@ -288,12 +300,12 @@ struct Tally {
   uint64_t dev_ran[kDeviationCount] = {}, dev_agreed[kDeviationCount] = {};
 };
 
-void report_mismatch(Tally& tally, const am::Combination& c, const char* what) {
+void report_mismatch(Tally& tally, const am::Combination& c, bool cpl3, const char* what) {
   ++tally.failed;
   if (tally.failed > kMaxFailLines) return;
   char words[320];
   am::describe(words, sizeof words, c.walk, c.controls, c.access);
-  report_fail("%s -> %s", words, what);
+  report_fail("%s%s -> %s", words, cpl3 ? " (at CPL3)" : "", what);
 }
 
 // Compares what one access did with an outcome; "" when they agree, else
@@ -328,12 +340,12 @@ bool compare(const Target& t, const am::Combination& c, const am::Outcome& want,
 }
 
 // Runs one combination on target t and counts it.
-void run_one(const Target& t, const am::Combination& c, Tally& tally) {
+void run_one(const Target& t, const am::Combination& c, bool cpl3, Tally& tally) {
   for (int i = 0; i < t.count; ++i)
     *t.entry[i] = compose(t.base[i], c.walk.entry[i], i == t.count - 1, c.walk.pkey);
   cpu::invlpg(reinterpret_cast<const void*>(t.va));
   apply_controls(c.controls);
-  const Seen s = perform(t, c);
+  const Seen s = perform(t, c, cpl3);
   const am::Outcome want = am::evaluate(c.walk, c.controls, c.access);
   ++tally.ran;
 
@@ -349,14 +361,14 @@ void run_one(const Target& t, const am::Combination& c, Tally& tally) {
     } else if (compare(t, c, tcg, s, other, sizeof other)) {
       ++tally.dev_ran[d];
     } else {
-      report_mismatch(tally, c, line);  // neither the model nor the known difference
+      report_mismatch(tally, c, cpl3, line);  // neither the model nor the known difference
     }
     return;
   }
   if (agrees)
     ++tally.agreed;
   else
-    report_mismatch(tally, c, line);
+    report_mismatch(tally, c, cpl3, line);
 }
 
 // A combination the guest can run as the model states it: CPL3 runs with
@@ -387,32 +399,40 @@ void run_space(const Target& t, const Group& grp, bool progress, uint64_t* total
   ReportPrefix p(grp.name);
   const uint64_t n = am::count(grp.space);
   const uint64_t start = now_ms();
-  Tally per[9];
+  // Per access kind (mode * 3 + op), and implicit reads from CPL3 last.
+  constexpr unsigned kImplicitCpl3 = 9;
+  Tally per[kImplicitCpl3 + 1];
   for (uint64_t i = 0; i < n; ++i) {
     const am::Combination c = am::combination(grp.space, i);
     if (!runnable(c)) continue;
     const unsigned k = unsigned(c.access.mode) * 3 + unsigned(c.access.op);
-    run_one(t, c, per[k]);
+    run_one(t, c, false, per[k]);
+    // The same implicit read from CPL3, where run_user's SMEP=SMAP=AC=0
+    // is what the combination says.
+    if (c.access.mode == am::Mode::implicit_supervisor && !c.controls.smep &&
+        !c.controls.smap && !c.controls.ac)
+      run_one(t, c, true, per[kImplicitCpl3]);
   }
   restore_controls();
   uint64_t ran = 0;
-  for (unsigned k = 0; k < 9; ++k) {
+  for (unsigned k = 0; k <= kImplicitCpl3; ++k) {
     const Tally& tl = per[k];
     if (!tl.ran) continue;
     ran += tl.ran;
     const am::Access a{static_cast<am::Op>(k % 3), static_cast<am::Mode>(k / 3)};
+    const char* mode = k == kImplicitCpl3 ? "CPL3 implicit supervisor" : am::mode_str(a.mode);
     if (tl.failed > kMaxFailLines)
-      report_info("%s %s: %lu more disagreements not shown", am::mode_str(a.mode),
-                  am::op_str(a.op), tl.failed - kMaxFailLines);
+      report_info("%s %s: %lu more disagreements not shown", mode, am::op_str(a.op),
+                  tl.failed - kMaxFailLines);
     uint64_t deviated = 0;
     for (unsigned d = 0; d < kDeviationCount; ++d) deviated += tl.dev_ran[d];
-    report(tl.failed == 0, "%s %s: %lu of %lu combinations agree with the model",
-           am::mode_str(a.mode), am::op_str(a.op), tl.agreed, tl.ran - deviated);
+    report(tl.failed == 0, "%s %s: %lu of %lu combinations agree with the model", mode,
+           am::op_str(a.op), tl.agreed, tl.ran - deviated);
     for (unsigned d = 0; d < kDeviationCount; ++d) {
       if (!tl.dev_ran[d]) continue;
       report_xfail(deviation_applies(d), tl.dev_agreed[d] == tl.dev_ran[d],
-                   "%s %s: %lu of %lu combinations where %s agree with the model",
-                   am::mode_str(a.mode), am::op_str(a.op), tl.dev_agreed[d], tl.dev_ran[d],
+                   "%s %s: %lu of %lu combinations where %s agree with the model", mode,
+                   am::op_str(a.op), tl.dev_agreed[d], tl.dev_ran[d],
                    kDeviations[d].why);
     }
   }
@@ -523,7 +543,8 @@ int main(int argc, char** argv) {
   auto* frame = reinterpret_cast<uint8_t*>(test_frame.value);
   memset(frame, 0, kPageSize);
   frame[0] = kRet;
-  memcpy(frame + kLdtOffset, &desc::kDescFlatData, sizeof desc::kDescFlatData);
+  const uint64_t ldt_desc = desc::kDescFlatData | desc::kDescDpl3;
+  memcpy(frame + kLdtOffset, &ldt_desc, sizeof ldt_desc);
   asm volatile("sldt %0" : "=r"(saved_ldtr));
   const uint64_t saved_slots[2] = {desc::test_descriptor(kLdtSlot),
                                    desc::test_descriptor(kLdtSlot + 1)};
