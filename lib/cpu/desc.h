@@ -81,6 +81,17 @@ constexpr uint64_t kDescDpl3 = 3ull << 45;
 constexpr uint64_t kDescFlatData = 0x00cf93000000ffffull;  // present, writable, 4 GiB
 constexpr uint64_t kDescCode64 = 0x00af9b000000ffffull;    // present, readable, 64-bit (L)
 
+// An LDT descriptor for IA-32e mode: a 16-byte system descriptor, type 2
+// (Intel SDM vol.3 §3.5 table 3-2, §7.2.3 figure 7-4; AMD APM vol.2
+// §4.8.3). It takes two consecutive spare slots: `low` in the first,
+// `high` (base 63:32) in the second.
+constexpr uint64_t kDescTypeLdt = 0x2ull << 40;
+constexpr uint64_t ldt_descriptor_low(uint64_t base, uint32_t limit) {
+  return (limit & 0xffffull) | (base & 0xffffffull) << 16 | kDescTypeLdt | kDescPresent |
+         uint64_t(limit >> 16 & 0xf) << 48 | (base >> 24 & 0xff) << 56;
+}
+constexpr uint64_t ldt_descriptor_high(uint64_t base) { return base >> 32; }
+
 // Selector fields (SDM vol.3 §3.4.2): RPL in bits 1:0, TI in bit 2. The
 // error code of a fault that names a segment (SDM vol.3 §6.13) carries the
 // index and TI, with EXT and IDT in bits 0 and 1 where RPL was.

@@ -341,4 +341,18 @@ bool PageTable::lookup(VirtAddr va, Translation* out) const {
   return true;
 }
 
+int PageTable::walk(VirtAddr va, uint64_t* out[5]) const {
+  if (!is_canonical(va.value, levels_)) return 0;
+  PhysAddr t = root_;
+  int n = 0;
+  for (int level = levels_; level >= 1; --level) {
+    uint64_t* slot = &table_at(mem_, t)[index_at(va.value, level)];
+    if (!(*slot & pte::P)) return 0;
+    out[n++] = slot;
+    if (is_leaf(*slot, level)) return n;
+    t = child_of(mem_, *slot);
+  }
+  return 0;
+}
+
 }  // namespace paging

@@ -106,6 +106,10 @@ class PageTable {
   MapStatus protect(VirtAddr va, uint64_t size, Attr attr);
   // False when va is not mapped.
   bool lookup(VirtAddr va, Translation* out) const;
+  // The entries that translate va, root first (PML5E or PML4E) down to the
+  // leaf, for tests that set bits in upper entries too. Returns how many
+  // it stored in `out`, 0 when va is not mapped.
+  int walk(VirtAddr va, uint64_t* out[5]) const;
 
   PhysAddr root() const { return root_; }
   int levels() const { return levels_; }

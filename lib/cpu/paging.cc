@@ -135,6 +135,11 @@ bool lookup(VirtAddr va, Translation* out) {
   return live().lookup(va, out);
 }
 
+int walk(VirtAddr va, uint64_t* out[5]) {
+  IrqSpinGuard g(lock);
+  return live().walk(va, out);
+}
+
 namespace {
 
 // The TLB generation: every flush on any CPU is a change the others have

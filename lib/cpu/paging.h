@@ -79,6 +79,10 @@ MapStatus update(VirtAddr va, uint64_t size, F&& change) {
 
 // False when va is not mapped.
 bool lookup(VirtAddr va, Translation* out);
+// The live entries that translate va, root first, leaf last (see
+// PageTable::walk); 0 when va is not mapped. Writing them is the caller's
+// business, and so is the flush.
+int walk(VirtAddr va, uint64_t* out[5]);
 
 // This CPU's TLB for [va, va+size): INVLPG per page up to kInvlpgLimit
 // pages, a full flush beyond (SDM vol.3 §4.10.4.1).

@@ -276,6 +276,34 @@ constexpr CpuidBit kCx8{1, 0, CpuidReg::edx, 8, "CPUID.1:EDX[bit 8] CX8"};
 constexpr CpuidBit kFxsr{1, 0, CpuidReg::edx, 24, "CPUID.1:EDX[bit 24] FXSR"};
 }  // namespace feature
 
+// Paging protections (Intel SDM vol.3 §4.1.4, §4.6; AMD APM vol.2 §5.6):
+// the CPUID bits that enumerate them, CR4.PKS, IA32_PKRS, the PKRU
+// accessors, and MAXPHYADDR (CPUID.80000008H:EAX[7:0], SDM vol.3 §4.1.4).
+namespace feature {
+constexpr CpuidBit kNx{0x80000001, 0, CpuidReg::edx, 20, "CPUID.80000001H:EDX[bit 20] NX"};
+constexpr CpuidBit kSmep{7, 0, CpuidReg::ebx, 7, "CPUID.(EAX=7,ECX=0):EBX[bit 7] SMEP"};
+constexpr CpuidBit kSmap{7, 0, CpuidReg::ebx, 20, "CPUID.(EAX=7,ECX=0):EBX[bit 20] SMAP"};
+constexpr CpuidBit kPku{7, 0, CpuidReg::ecx, 3, "CPUID.(EAX=7,ECX=0):ECX[bit 3] PKU"};
+constexpr CpuidBit kPks{7, 0, CpuidReg::ecx, 31, "CPUID.(EAX=7,ECX=0):ECX[bit 31] PKS"};
+}  // namespace feature
+namespace cr4 {
+constexpr uint64_t PKS = 1ull << 24;
+}  // namespace cr4
+constexpr uint32_t kMsrPkrs = 0x6e1;
+constexpr uint32_t kCpuidAddrSizes = 0x80000008;
+// Without that leaf, MAXPHYADDR is 36 (SDM vol.3 §4.1.4).
+inline unsigned maxphyaddr() {
+  if (cpuid(0x80000000).eax < kCpuidAddrSizes) return 36;
+  return cpuid(kCpuidAddrSizes).eax & 0xff;
+}
+// RDPKRU/WRPKRU (SDM vol.2B): ECX (and EDX for WRPKRU) must be 0.
+inline uint32_t rdpkru() {
+  uint32_t eax, edx;
+  asm volatile("rdpkru" : "=a"(eax), "=d"(edx) : "c"(0));
+  return eax;
+}
+inline void wrpkru(uint32_t v) { asm volatile("wrpkru" ::"a"(v), "c"(0), "d"(0) : "memory"); }
+
 // Secure Virtual Machine (AMD APM vol.2 §15.4, §15.30; vol.3 appendix E):
 // CPUID 8000_0001H ECX[2] says SVM exists, CPUID 8000_000AH describes it
 // (EAX[7:0] the revision, EBX the number of ASIDs, EDX the optional

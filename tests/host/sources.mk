@@ -37,3 +37,4 @@ PORTABLE_SRCS += host/accel.cc
 PORTABLE_SRCS += host/proc.cc
 PORTABLE_SRCS += host/selection.cc
 PORTABLE_SRCS += host/qmp.cc
+PORTABLE_SRCS += lib/cpu/access_model.cc
