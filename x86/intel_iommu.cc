@@ -598,6 +598,7 @@ int main() {
   if (!find_unit()) return report_summary();
   registers();
   if (!g.have_edu) {
+    ReportPrefix p("edu");
     report_skip("no edu device (PCI %04x:%04x): DMA and MSI remapping not checked", edu::kVendor,
                 edu::kDevice);
     return report_summary();
