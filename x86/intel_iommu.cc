@@ -1,19 +1,19 @@
 // intel_iommu: DMA and interrupt remapping through an Intel VT-d unit,
 // with QEMU's edu device as the DMA master and MSI source.
 //
-// The unit is found through the ACPI DMAR table (VT-d spec rev. 4.1
+// The unit is found through the ACPI DMAR table (VT-d spec rev. 3.4
 // chapter 8) and must agree with it: interrupt remapping is reported in
-// both places or in neither (§8.1, §11.4.3). Legacy-mode root and context
+// both places or in neither (§8.1, §10.4.3). Legacy-mode root and context
 // tables (§9.1, §9.3) point the edu's requester ID (§3.4.1) at
 // second-level tables built with our page-table code (§9.8: R and W sit
 // where the x86 P and R/W bits do). With translation off a DMA address is
 // a physical address; with it on, the edu's DMA must reach the frames the
 // tables name and not the frames the IOVAs would name as physical
-// addresses (§3.6). A read from an unmapped IOVA and a write to a
+// addresses (§3.7). A read from an unmapped IOVA and a write to a
 // read-only one must be blocked and recorded in a fault recording
 // register with the fault reason of Appendix A (6h read, 5h write), the
-// request type, the source ID and the page (§7.2.1, §11.4.14); clearing
-// F must clear FSTS.PPF (§11.4.9). Queued invalidation (§6.5.2) must
+// request type, the source ID and the page (§10.4.14); clearing
+// F must clear FSTS.PPF (§10.4.9). Queued invalidation (§6.5.2) must
 // process context-cache, IOTLB, interrupt-entry-cache and wait
 // descriptors, write the wait status, make an unmapped IOVA fault once
 // the IOTLB is invalidated, and stop with FSTS.IQE at a descriptor with a
@@ -22,10 +22,14 @@
 // must arrive at the vector its IRTE (§9.10) names, move with the IRTE
 // after an interrupt-entry-cache invalidation, and be blocked when the
 // IRTE is not present, when source-ID validation fails (§9.10 SVT/SQ) and
-// when the handle is beyond the table (§5.1.4.1). A machine without a
-// DMAR table or without the edu device SKIPs what needs it, by name. The
-// unit is left with translation, queued invalidation and interrupt
-// remapping off.
+// when the handle is beyond the table (§5.1.4.1); the blocked request
+// with a not-present IRTE must also be recorded, with fault reason 22h.
+// QEMU 7.2's intel-iommu records no interrupt-remapping fault at all, so
+// under TCG that one check is an XFAIL. An edu BAR left unassigned (the
+// firmware skipped it, or the device was reset since) is placed by the
+// test above the ECAM windows. A machine without a DMAR table or without
+// the edu device SKIPs what needs it, by name. The unit is left with
+// translation, queued invalidation and interrupt remapping off.
 #include <cstdint>
 
 #include "acpi/platform.h"

@@ -4,12 +4,6 @@
 #include "timer/clock.h"
 
 namespace vtd {
-namespace {
-
-// The one-shot commands and the status bit that reports each.
-constexpr uint32_t kOneShot = gcmd::kSrtp | gcmd::kSfl | gcmd::kWbf | gcmd::kSirtp;
-
-}  // namespace
 
 bool Unit::init(uint64_t base) {
   base_ = base;
@@ -37,14 +31,13 @@ void Unit::write64(uint32_t off, uint64_t v) const {
 bool Unit::command(uint32_t set, uint32_t clear) {
   write32(reg::kGcmd, gcmd_value(gsts(), set, clear));
   // A one-shot command is done when its status bit is set (RTPS, IRTPS,
-  // FLS) or, for WBF, clear again.
+  // FLS), except WBF: WBFS is set while the flush runs and clear after.
   const uint32_t want_set = set & ~gcmd::kWbf;
   const uint32_t want_clear = clear | (set & gcmd::kWbf);
   return timer::wait_until(
       [&] {
         const uint32_t s = gsts();
-        return (s & want_set) == want_set && !(s & want_clear & ~kOneShot) &&
-               !(s & want_clear & gcmd::kWbf);
+        return (s & want_set) == want_set && (s & want_clear) == 0;
       },
       kTimeoutNs);
 }
@@ -73,7 +66,7 @@ FaultRecord Unit::fault_record(unsigned i) const {
 }
 
 void Unit::clear_fault(unsigned i) const {
-  // F is write-one-to-clear, in the top dword of the record (§11.4.14).
+  // F is write-one-to-clear, in the top dword of the record (§10.4.14).
   write32(cap_.fault_offset + 16 * i + 12, static_cast<uint32_t>(kFaultRecordF >> 32));
 }
 

@@ -4,11 +4,11 @@
 // Contract:
 //  - Every wait for the unit is bounded (kTimeoutNs); a unit that does
 //    not answer in time makes the call return false, never hang.
-//  - GCMD is written the way §11.4.4 asks: from GSTS with the one-shot
+//  - GCMD is written the way §10.4.4 asks: from GSTS with the one-shot
 //    bits dropped, one command per write, then GSTS polled until it shows
 //    the change.
 //  - When ECAP.C is clear the unit's page walks do not snoop the CPU
-//    caches (§6.1): sync() writes back what the CPU wrote to a table
+//    caches (§10.4.3, ECAP.C): sync() writes back what the CPU wrote to a table
 //    before the unit is told to look at it.
 //  - Register-based invalidation is only used while queued invalidation
 //    is off (§6.5: with QIE set, software must use the queue).
@@ -42,9 +42,9 @@ class Unit {
   uint32_t gsts() const { return read32(reg::kGsts); }
   uint32_t fsts() const { return read32(reg::kFsts); }
 
-  // Writes GCMD for `set`/`clear`, then waits until GSTS has every bit of
-  // `set` (minus `one_shot_done`: the one-shot commands report through
-  // their own status bits) set and every bit of `clear` clear.
+  // Writes GCMD for `set`/`clear`, then waits until GSTS shows every bit
+  // of `set` set and every bit of `clear` clear (GCMD and GSTS share bit
+  // positions; WBF is done when WBFS is clear again).
   bool command(uint32_t set, uint32_t clear);
 
   // RTADDR (legacy mode) then SRTP; true once GSTS.RTPS is set.

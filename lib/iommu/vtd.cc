@@ -126,7 +126,7 @@ Walk walk(const paging::PageMemory& mem, PhysAddr slptptr, int levels, uint64_t 
   for (int level = levels; level >= 1; --level) {
     const unsigned shift = 12 + 9 * (level - 1);
     const uint64_t e = mem.table(mem.ctx, table)[(iova >> shift) & 511];
-    // §3.6: an entry with R and W both clear is not present; access is
+    // §3.7: an entry with R and W both clear is not present; access is
     // the AND of R (or W) along the walk.
     if (!(e & (sl::kRead | sl::kWrite))) return Walk{false, denied, PhysAddr()};
     if (!(e & (write ? sl::kWrite : sl::kRead))) return Walk{false, denied, PhysAddr()};

@@ -1,5 +1,5 @@
 // Intel VT-d (Intel Virtualization Technology for Directed I/O,
-// Architecture Specification rev. 4.1): the register file of a remapping
+// Architecture Specification rev. 3.4): the register file of a remapping
 // unit, and the in-memory structures software builds for it, with named
 // fields. Portable: nothing here touches the machine, so the encoders and
 // the reference walk are host-tested; lib/iommu/unit.h drives a real unit.
@@ -26,7 +26,7 @@
 
 namespace vtd {
 
-// §11.4: register offsets in the unit's register page.
+// §10.4: register offsets in the unit's register page.
 namespace reg {
 constexpr uint32_t kVer = 0x00;
 constexpr uint32_t kCap = 0x08;
@@ -42,13 +42,13 @@ constexpr uint32_t kIqt = 0x88;
 constexpr uint32_t kIqa = 0x90;
 constexpr uint32_t kIcs = 0x9c;
 constexpr uint32_t kIrta = 0xb8;
-// IVA and IOTLB sit at ECAP.IRO * 16 (§11.4.8), the fault recording
-// registers at CAP.FRO * 16 (§11.4.14).
+// IVA and IOTLB sit at ECAP.IRO * 16 (§10.4.8), the fault recording
+// registers at CAP.FRO * 16 (§10.4.14).
 constexpr uint32_t kIvaFromIro = 0x0;
 constexpr uint32_t kIotlbFromIro = 0x8;
 }  // namespace reg
 
-// §11.4.4 Global Command / §11.4.5 Global Status: the same bit positions.
+// §10.4.4 Global Command / §10.4.5 Global Status: the same bit positions.
 namespace gcmd {
 constexpr uint32_t kTe = 1u << 31;     // translation enable
 constexpr uint32_t kSrtp = 1u << 30;   // set root table pointer (one-shot)
@@ -59,7 +59,7 @@ constexpr uint32_t kQie = 1u << 26;    // queued invalidation enable
 constexpr uint32_t kIre = 1u << 25;    // interrupt remapping enable
 constexpr uint32_t kSirtp = 1u << 24;  // set interrupt remap table pointer (one-shot)
 constexpr uint32_t kCfi = 1u << 23;    // compatibility format interrupts allowed
-// §11.4.4: GSTS & 0x96ffffff keeps the persistent states (TE, EAFL, QIE,
+// §10.4.4: GSTS & 0x96ffffff keeps the persistent states (TE, EAFL, QIE,
 // IRE, CFI) and drops the one-shot status bits, which must not be echoed.
 constexpr uint32_t kPersistent = 0x96ffffffu;
 }  // namespace gcmd
@@ -70,7 +70,7 @@ constexpr uint32_t gcmd_value(uint32_t gsts, uint32_t set, uint32_t clear = 0) {
   return ((gsts & gcmd::kPersistent) | set) & ~clear;
 }
 
-// §11.4.2 Capability register.
+// §10.4.2 Capability register.
 struct Capability {
   uint8_t domains_log2;       // ND: 2^(4 + 2*ND) domain IDs
   bool required_write_buffer_flush;  // RWBF
@@ -89,7 +89,7 @@ struct Capability {
 };
 Capability decode_cap(uint64_t cap);
 
-// §11.4.3 Extended capability register.
+// §10.4.3 Extended capability register.
 struct ExtCapability {
   bool coherent;              // C: page walks snoop the CPU caches
   bool queued_invalidation;   // QI
@@ -103,18 +103,18 @@ struct ExtCapability {
 };
 ExtCapability decode_ecap(uint64_t ecap);
 
-// §11.4.6 Root table address: bits 11:10 select the translation table mode.
+// §10.4.6 Root table address: bits 11:10 select the translation table mode.
 constexpr uint64_t kRtaddrModeMask = 3ull << 10;  // 0: legacy root/context
 constexpr uint64_t rtaddr_legacy(PhysAddr root) { return root.value & ~0xfffull; }
 
-// §11.4.7 Context command.
+// §10.4.7 Context command.
 namespace ccmd {
 constexpr uint64_t kIcc = 1ull << 63;  // invalidate, cleared when done
 constexpr unsigned kCirgShift = 61;    // requested granularity
 constexpr unsigned kCaigShift = 59;    // actual granularity, 0: not done
 constexpr uint64_t kGlobal = 1ull << kCirgShift;
 }  // namespace ccmd
-// §11.4.8.1 IOTLB invalidate register.
+// §10.4.8.1 IOTLB invalidate register.
 namespace iotlb {
 constexpr uint64_t kIvt = 1ull << 63;
 constexpr unsigned kIirgShift = 60;
@@ -124,7 +124,7 @@ constexpr uint64_t kDrainReads = 1ull << 49;
 constexpr uint64_t kDrainWrites = 1ull << 48;
 }  // namespace iotlb
 
-// §11.4.9 Fault status.
+// §10.4.9 Fault status.
 namespace fsts {
 constexpr uint32_t kPfo = 1u << 0;  // primary fault overflow
 constexpr uint32_t kPpf = 1u << 1;  // primary pending fault (RO: OR of the F bits)
@@ -133,12 +133,12 @@ constexpr uint32_t kIce = 1u << 5;  // invalidation completion error
 constexpr uint32_t kIte = 1u << 6;  // invalidation time-out error
 constexpr unsigned kFriShift = 8;   // fault record index
 }  // namespace fsts
-// §11.4.10 Fault event control.
+// §10.4.10 Fault event control.
 constexpr uint32_t kFectlIm = 1u << 31;  // interrupt mask
-// §11.4.13.2 Invalidation completion status.
+// §10.4 ICS_REG, invalidation completion status.
 constexpr uint32_t kIcsIwc = 1u << 0;
 
-// §11.4.14 Fault recording register (128 bits; the high qword carries F).
+// §10.4.14 Fault recording register (128 bits; the high qword carries F).
 struct FaultRecord {
   bool fault;      // F: the record is valid; write 1 to clear
   bool is_read;    // T: 1 read, 0 write (legacy encoding)
@@ -228,7 +228,7 @@ class SecondLevel {
   int levels_ = 0;
 };
 
-// The walk of §3.6 over second-level tables, for host tests and for
+// The walk of §3.7 over second-level tables, for host tests and for
 // checking what a unit should do: the frame an IOVA reaches, or the fault
 // reason a read or write would record.
 struct Walk {
@@ -257,7 +257,7 @@ struct Irte {
   static Irte decode(uint64_t lo, uint64_t hi, bool x2apic);
 };
 
-// §11.4.17 IRTA: the table of 2^(S+1) entries (S in bits 3:0), EIME bit 11.
+// §10.4 IRTA_REG: the table of 2^(S+1) entries (S in bits 3:0), EIME bit 11.
 constexpr uint64_t kIrtaEime = 1ull << 11;
 // The IRTA value for `entries` (a power of two from 2 to 65536).
 uint64_t irta_value(PhysAddr table, uint32_t entries, bool x2apic);
@@ -286,7 +286,7 @@ Descriptor iec_index(uint16_t index);
 // done (SW), with the fence (FN) so later ones wait for it.
 Descriptor wait_status(PhysAddr status, uint32_t data);
 
-// §11.4.13 IQA: base, QS (2^QS pages of 256 descriptors), DW 0 (128-bit).
+// §10.4 IQA_REG: base, QS (2^QS pages of 256 descriptors), DW 0 (128-bit).
 uint64_t iqa_value(PhysAddr queue, unsigned pages_log2);
 constexpr uint32_t descriptors_per_page = 4096 / 16;
 // IQT/IQH hold the descriptor index in bits 18:4 (128-bit descriptors).

@@ -1,5 +1,5 @@
 // Host tests of the DMAR parser (lib/iommu/dmar.h) over synthesized
-// tables laid out as in the VT-d specification rev. 4.1 chapter 8.
+// tables laid out as in the VT-d specification rev. 3.4 chapter 8.
 #include "iommu/dmar.h"
 
 #include <gtest/gtest.h>

@@ -1,7 +1,7 @@
 // Host tests of the VT-d encoders, the second-level builder and the
 // reference walk (lib/iommu/vtd.h). Expected bit positions are those of
-// the VT-d specification rev. 4.1 (§9.1, §9.3, §9.8, §9.10, §6.5.2,
-// §11.4); the sample CAP/ECAP values are those QEMU 7.2's intel-iommu
+// the VT-d specification rev. 3.4 (§9.1, §9.3, §9.8, §9.10, §6.5.2,
+// §10.4); the sample CAP/ECAP values are those QEMU 7.2's intel-iommu
 // reports with its defaults and intremap=on.
 #include "iommu/vtd.h"
 
