@@ -16,7 +16,8 @@
 // F must clear FSTS.PPF (§10.4.9). Queued invalidation (§6.5.2) must
 // process context-cache, IOTLB, interrupt-entry-cache and wait
 // descriptors, write the wait status, make an unmapped IOVA fault once
-// the IOTLB is invalidated, and stop with FSTS.IQE at a descriptor with a
+// the IOTLB is invalidated and a withdrawn context entry fault (2h) once
+// the context cache is, and stop with FSTS.IQE at a descriptor with a
 // reserved bit set, resuming once it is repaired (§6.5.2.10). With
 // interrupt remapping on (§5.1), an MSI in remappable format (§5.1.5.2)
 // must arrive at the vector its IRTE (§9.10) names, move with the IRTE
@@ -445,6 +446,33 @@ void queued_invalidation() {
            "no longer reaches 0x%lx", fr.iova_dst.value, fr.dst.value);
     check_fault("unmapped write", fr.iova_dst.value, vtd::fault::kWrite, false);
     u.clear_faults();
+
+    // The context entry withdrawn and the context cache invalidated: the
+    // device's requests now stop at the context table (fault reason 2h).
+    uint64_t* ctx = &at(g.context)[2 * (g.dev.sid & 0xff)];
+    const uint64_t saved = ctx[0];
+    ctx[0] = saved & ~uint64_t(1);
+    u.sync(ctx, 16);
+    const vtd::Descriptor cc[] = {vtd::context_cache_global(), vtd::iotlb_global(),
+                                  vtd::wait_status(g.status, 4)};
+    report(u.qi_submit(cc, 3), "context entry cleared: context-cache and IOTLB descriptors "
+           "processed");
+    g.dev.dma(fr.iova_src.value, edu::kBuffer, edu::kXfer, false);
+    check_fault("no context", fr.iova_src.value, vtd::fault::kContextNotPresent, true);
+    u.clear_faults();
+    ctx[0] = saved;
+    u.sync(ctx, 16);
+    // Context entry and mapping back (invalidated, for a unit with CM set
+    // may cache not-present entries): DMA works again.
+    fill(fr.dst, 0x5555);
+    const bool remapped =
+        g.sl.map(fr.iova_dst.value, fr.dst, kPageSize, true) == paging::MapStatus::ok;
+    sync_second_level(fr.iova_dst.value);
+    const bool flushed = u.qi_submit(cc, 3);
+    const bool copied = remapped && flushed && g.dev.copy(fr.iova_src.value, fr.iova_dst.value);
+    report(copied && holds(fr.dst, 0x2222) && !(u.fsts() & vtd::fsts::kPpf),
+           "context entry and mapping restored: DMA reaches 0x%lx again (FSTS 0x%x)",
+           fr.dst.value, u.fsts());
   } else {
     report_skip("translation is off: no IOTLB invalidation effect to check");
   }
