@@ -41,7 +41,8 @@
 #include "iommu/unit.h"
 #include "iommu/vtd.h"
 #include "mem/memory.h"
-#include "pci/bar_map.h"
+#include "pci/bar.h"
+#include "pci/bar_place.h"
 #include "pci/msi.h"
 #include "rt/expect.h"
 #include "rt/report.h"
@@ -258,8 +259,8 @@ void check_fault(const char* what, uint64_t iova, uint8_t reason, bool read) {
 bool setup_edu() {
   ReportPrefix p("edu");
   Edu& d = g.dev;
-  pci::Bar bar = pci::probe_bar(d.bdf, 0);
-  if (bar.present && !bar.io && bar.base == 0) {
+  pci::Bar bar = pci::read_bar(d.bdf, 0);
+  if (bar.size && !bar.io && bar.base == 0) {
     // Left unassigned (by the firmware, or by a reset of the device since):
     // place it above the ECAM windows and below the I/O APIC.
     uint64_t floor = 1ull << 31;
@@ -272,16 +273,18 @@ bool setup_edu() {
     if (pci::place_bar(d.bdf, 0, &bar, floor, kPciHoleEnd))
       report_info("BAR 0 was unassigned: placed at 0x%lx", bar.base);
   }
-  if (!bar.present || bar.io || bar.base == 0 || !pci::map_bar(bar)) {
+  d.saved_command = pci::read16(d.bdf, pci::cfg::kCommand);
+  volatile void* regs = bar.io || bar.base == 0 ? nullptr : pci::map_bar(d.bdf, bar);
+  if (!regs) {
     report_skip("edu BAR 0 is not an assigned memory BAR (base 0x%lx, size 0x%lx)", bar.base,
                 bar.size);
     return false;
   }
-  d.mmio = bar.base;
+  d.mmio = reinterpret_cast<uint64_t>(regs);
   d.sid = vtd::source_id(d.bdf.bus, d.bdf.device, d.bdf.function);
-  d.saved_command = pci::read_command(d.bdf);
-  pci::write_command(d.bdf, d.saved_command | pci::command::kMemorySpace |
-                                pci::command::kBusMaster);
+  // Zeros in the status half leave its write-one-to-clear bits alone.
+  pci::write32(d.bdf, pci::cfg::kCommand,
+               pci::read16(d.bdf, pci::cfg::kCommand) | pci::cfg::kCommandBusMaster);
   const uint32_t id = d.r32(edu::kId);
   d.w32(edu::kLiveness, 0x5a5aa5a5u);
   const uint32_t live = d.r32(edu::kLiveness);
@@ -621,7 +624,7 @@ void teardown() {
   if (g.queued) report(u.qi_disable(), "QIE off: GSTS.QIES clear");
   if (g.translating) report(u.translation(false), "TE off: GSTS.TES clear");
   u.clear_faults();
-  if (g.have_edu && g.dev.mmio) pci::write_command(g.dev.bdf, g.dev.saved_command);
+  if (g.have_edu && g.dev.mmio) pci::write32(g.dev.bdf, pci::cfg::kCommand, g.dev.saved_command);
 }
 
 }  // namespace
