@@ -38,3 +38,5 @@ PORTABLE_SRCS += host/proc.cc
 PORTABLE_SRCS += host/selection.cc
 PORTABLE_SRCS += host/qmp.cc
 PORTABLE_SRCS += lib/cpu/access_model.cc
+PORTABLE_SRCS += lib/iommu/vtd.cc
+PORTABLE_SRCS += lib/iommu/dmar.cc
