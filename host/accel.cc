@@ -86,6 +86,18 @@ std::string last_useful_line(const std::string& log) {
   return strip_qemu_prefix(trim_message(last));
 }
 
+// The step a probe ROM reports when it goes wrong (scripts/accel/probe.S,
+// FAIL_*): QEMU exits with (code << 1) | 1.
+const char* probe_step(int status) {
+  switch (status) {
+    case (1 << 1) | 1: return "INT3 did not reach its handler through the IDT";
+    case (2 << 1) | 1: return "UD2 did not reach its handler through the IDT";
+    case (3 << 1) | 1: return "the local APIC version register read wrong over MMIO";
+    case (4 << 1) | 1: return "a self-IPI through the local APIC was not delivered";
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 std::vector<std::string> shape_of(const std::vector<std::string>& args) {
@@ -132,7 +144,9 @@ std::string host_key(const Env& env) {
   std::string qemu = proc::find_program(env.qemu);
   if (qemu.empty()) qemu = env.qemu;
   std::vector<std::string> ids;
-  for (const std::string& f : {qemu, env.kvm_device}) {
+  // The probe ROM too: a probe that checks more must not inherit the
+  // answers of one that checked less.
+  for (const std::string& f : {qemu, env.kvm_device, env.probe_rom}) {
     std::string id = file_id(f);
     if (!id.empty()) ids.push_back(id);
   }
@@ -167,6 +181,8 @@ std::string probe(const Env& env, const std::vector<std::string>& shape) {
     msg = std::string("the probe VM did not reach its end within ") + bound + "s";
   } else if (r.exited && r.status == 0) {
     msg = "the probe VM reset instead of finishing";
+  } else if (r.exited && probe_step(r.status)) {
+    msg = std::string("the probe VM failed a step: ") + probe_step(r.status);
   } else if (!r.exited) {
     msg = "QEMU was killed by signal " + std::to_string(r.signal);
   } else {

@@ -4,10 +4,11 @@
 // and then cannot run a full-virtualization guest. The probe is a 64 KiB
 // ROM (scripts/accel/probe.S, built to build/accel-probe.rom) booted with
 // -bios and no firmware, on the machine type and CPU model the test will
-// use: it goes from real mode to long mode, runs CPUID and writes
+// use: it goes from real mode to long mode, runs CPUID, takes INT3 and UD2
+// through an IDT, reads the local APIC (MMIO), takes a self-IPI and writes
 // kProbeValue to isa-debug-exit. Its result is cached per host and shape
-// (kernel release, QEMU binary, /dev/kvm and the KVM modules loaded,
-// -machine, -cpu) in one file, appended under flock, so that a suite
+// (kernel release, QEMU binary, /dev/kvm, the probe ROM and the KVM
+// modules loaded, -machine, -cpu) in one file, appended under flock, so that a suite
 // probes each shape once however many runs share the cache.
 #pragma once
 

@@ -8,7 +8,8 @@
 // row up by exactly one cell. FAIL and ERROR colours are not printed here:
 // such lines would count as failures; the host tests cover them.
 //
-// Without a framebuffer (QEMU without -vga std) the test SKIPs.
+// Without a framebuffer (QEMU without -vga std, or any PVH start: no
+// firmware sets one up) the test SKIPs.
 #include <cstdint>
 
 #include "boot/bootinfo.h"
@@ -110,7 +111,10 @@ void check_scroll(const fbcon::Console& con) {
 int main() {
   const BootInfo& bi = boot_info();
   if (!bi.fb.present) {
-    report_skip("no GOP framebuffer (under QEMU, add -vga std)");
+    if (bi.entry == boot::Entry::pvh)
+      report_skip("no framebuffer: a PVH start has no firmware to set one up (docs/pvh.md)");
+    else
+      report_skip("no GOP framebuffer (under QEMU, add -vga std)");
     return report_summary();
   }
   const fbcon::Console* con = framebuffer_console();

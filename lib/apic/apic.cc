@@ -101,6 +101,11 @@ void init_this_cpu(bool want_x2apic) {
   set_lvt_timer(lvt::kMasked);
   write(Reg::timer_initial, 0);
   write(Reg::lvt_lint0, lvt::kMasked);
+  // LINT1 carries NMI on the bootstrap processor (MP specification 1.4
+  // §3.6.2.2, virtual wire mode), as firmware leaves it; masked elsewhere,
+  // as INIT leaves it (SDM §11.4.7.3). Set here so no entry depends on it.
+  write(Reg::lvt_lint1, (cpu::rdmsr(cpu::kMsrApicBase) & base_msr::kBsp) ? lvt::kDeliveryNmi
+                                                                          : lvt::kMasked);
   write(Reg::lvt_error, lvt::kMasked);
   // ESR is cleared by a write, which also latches new errors (SDM §11.5.3);
   // the second write leaves it empty.

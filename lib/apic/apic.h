@@ -9,7 +9,8 @@
 //    is 0x800 + offset / 16 (SDM §11.12.1.2).
 //  - init_this_cpu() is what platform bring-up does on every CPU: enable,
 //    enter the system's mode, spurious vector kSpuriousVector, TPR 0, LINT0,
-//    error and timer LVTs masked, ESR cleared.
+//    error and timer LVTs masked, LINT1 NMI on the BSP (masked on APs), ESR
+//    cleared.
 //  - Vectors kSpuriousVector and kWakeVector belong to the framework;
 //    tests use the others.
 #pragma once

@@ -146,6 +146,29 @@ void build_page_tables(BootInfo& bi) {
   tables = boot::BootTables{pt.root().value, levels, pool.used};
 }
 
+// The x87/SSE state a firmware usually leaves and a PVH loader need not
+// (the PVH entry gets only PE and the flat segments): set it for every
+// entry. SDM vol.3 §9.2 and §14.1.3 (AMD APM vol.2 §11.1): SSE needs CR0.EM
+// clear and CR0.MP set, FXSAVE/FXRSTOR and the SSE instructions need
+// CR4.OSFXSR (else #UD), unmasked SIMD exceptions need CR4.OSXMMEXCPT (else
+// #UD instead of #XM); CR0.NE selects native x87 error reporting (#MF, SDM
+// vol.1 §8.7), the only mode a machine without the legacy FERR# wiring
+// has. CD and NW clear are the normal cache mode (SDM vol.3 §12.5.1; the
+// power-up value sets both). TS starts clear: nothing owns a lazy FPU
+// context. Written only where the value changes: TDX fixes some of these
+// bits and refuses a write that would change them.
+void establish_cpu_state() {
+  const uint64_t cr0 = cpu::read_cr0();
+  const uint64_t want_cr0 =
+      (cr0 | cpu::cr0::MP | cpu::cr0::NE) & ~(cpu::cr0::EM | cpu::cr0::TS | cpu::cr0::CD | cpu::cr0::NW);
+  if (want_cr0 != cr0) cpu::write_cr0(want_cr0);
+  const uint64_t cr4 = cpu::read_cr4();
+  uint64_t want_cr4 = cr4;
+  if (cpu::has(cpu::feature::kFxsr)) want_cr4 |= cpu::cr4::OSFXSR;
+  if (cpu::has(cpu::feature::kSse)) want_cr4 |= cpu::cr4::OSXMMEXCPT;
+  if (want_cr4 != cr4) cpu::write_cr4(want_cr4);
+}
+
 void print_banner(const BootInfo& bi) {
   uint64_t usable_mib = bi.mem_stats.usable_bytes >> 20;
   if (bi.entry == boot::Entry::efi)
@@ -204,6 +227,8 @@ const BootTables& boot_tables() { return tables; }
   exceptions_init();
   platform::takeover_handlers(bi);
   desc::load_idt();
+  // After load_idt: a CPUID under SEV-ES is a #VC, served from here on.
+  establish_cpu_state();
   register_stack(reinterpret_cast<void*>(boot_stack_bottom()),
                  reinterpret_cast<void*>(boot_stack_top()));
 

@@ -2,10 +2,12 @@
 // the test. Each step is one call here; its owner keeps the details in its
 // own file.
 //   1. memory:   page allocator, heap, page-table API     (lib/mem)
-//   2. platform: ACPI, APICs, timers, PCI, SMP bring-up    (lib/acpi, lib/apic, lib/smp)
+//   2. platform: the legacy PIC pair and PIT put quiet     (lib/apic/legacy.h)
+//                ACPI, APICs, timers, PCI, SMP bring-up    (lib/acpi, lib/apic, lib/smp)
 //   3. the image's constructors
 //   4. seal BootInfo, run main, exit with its value
 #include "acpi/platform.h"
+#include "apic/legacy.h"
 #include "boot/chain.h"
 #include "boot/entry.h"
 #include "mem/memory.h"
@@ -23,6 +25,9 @@ namespace boot {
 
 [[noreturn]] void bring_up(BootInfo& bi) {
   mem::memory_init(bi);
+  // Before the local APIC's LINT0 is masked and before the first STI (see
+  // lib/apic/legacy.cc for why the order matters).
+  legacy::quiesce();
   platform_init(bi);
 
   for (auto* f = __init_array_start; f < __init_array_end; ++f) (*f)();

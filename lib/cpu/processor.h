@@ -100,6 +100,10 @@ inline void invlpg(const volatile void* p) { asm volatile("invlpg (%0)" ::"r"(p)
 // Control register bits (AMD APM vol.2 §3.1, Intel SDM vol.3 §2.5).
 namespace cr0 {
 constexpr uint64_t PE = 1ull << 0;
+// MP: WAIT/FWAIT honour TS; EM: x87/SSE instructions raise #NM/#UD
+// (SDM vol.3 §2.5, Table 2-2).
+constexpr uint64_t MP = 1ull << 1;
+constexpr uint64_t EM = 1ull << 2;
 constexpr uint64_t TS = 1ull << 3;
 constexpr uint64_t NE = 1ull << 5;
 constexpr uint64_t WP = 1ull << 16;
@@ -227,6 +231,7 @@ constexpr CpuidBit kMce{1, 0, CpuidReg::edx, 7, "CPUID.1:EDX[bit 7] MCE"};
 constexpr CpuidBit kMtrr{1, 0, CpuidReg::edx, 12, "CPUID.1:EDX[bit 12] MTRR"};
 constexpr CpuidBit kMca{1, 0, CpuidReg::edx, 14, "CPUID.1:EDX[bit 14] MCA"};
 constexpr CpuidBit kClflush{1, 0, CpuidReg::edx, 19, "CPUID.1:EDX[bit 19] CLFSH"};
+constexpr CpuidBit kFxsr{1, 0, CpuidReg::edx, 24, "CPUID.1:EDX[bit 24] FXSR"};
 constexpr CpuidBit kSse{1, 0, CpuidReg::edx, 25, "CPUID.1:EDX[bit 25] SSE"};
 constexpr CpuidBit kSse2{1, 0, CpuidReg::edx, 26, "CPUID.1:EDX[bit 26] SSE2"};
 constexpr CpuidBit kPcid{1, 0, CpuidReg::ecx, 17, "CPUID.1:ECX[bit 17] PCID"};

@@ -2,6 +2,7 @@
 
 #include "cpu/processor.h"
 #include "boot/bootinfo.h"
+#include "boot/reset.h"
 #include "platform/transport.h"
 #include "esp/runner_link.h"
 #include "rt/console.h"
@@ -22,9 +23,14 @@ void platform_exit(Verdict v) {
   // runner sees no verdict then, which it reports as such.
   // Confidential guests skip the firmware's reset: it does port I/O through
   // our #VC/#VE, and the platform's own termination carries the verdict.
-  if (const boot::FirmwareServices* fw = boot_info().firmware;
-      fw && fw->reset && platform::transport_channel() == platform::Channel::port_io)
-    fw->reset(boot::ResetKind::shutdown);
+  // Without firmware services (PVH), the platform's own reset: FADT reset
+  // register, port 0xCF9, the keyboard controller (lib/boot/reset.h).
+  if (platform::transport_channel() == platform::Channel::port_io) {
+    if (const boot::FirmwareServices* fw = boot_info().firmware; fw && fw->reset)
+      fw->reset(boot::ResetKind::shutdown);
+    else if (!fw)
+      boot::reset_without_firmware();
+  }
   platform::terminate(static_cast<uint8_t>(debug_exit_value(v)));
 }
 
