@@ -278,7 +278,7 @@ constexpr CpuidBit kBusLockDetect{7, 0, CpuidReg::ecx, 24,
 constexpr CpuidBit kCx16{1, 0, CpuidReg::ecx, 13, "CPUID.1:ECX[bit 13] CMPXCHG16B"};
 constexpr CpuidBit kMovbe{1, 0, CpuidReg::ecx, 22, "CPUID.1:ECX[bit 22] MOVBE"};
 constexpr CpuidBit kCx8{1, 0, CpuidReg::edx, 8, "CPUID.1:EDX[bit 8] CX8"};
-constexpr CpuidBit kFxsr{1, 0, CpuidReg::edx, 24, "CPUID.1:EDX[bit 24] FXSR"};
+// (FXSR: kFxsr above.)
 }  // namespace feature
 
 // Paging protections (Intel SDM vol.3 §4.1.4, §4.6; AMD APM vol.2 §5.6):
