@@ -201,19 +201,7 @@ void eoi_rules() {
 
 // ---- timer ----
 
-// APIC timer ticks per second at divide-by-1, measured against the TSC.
-uint64_t timer_hz() {
-  apic::timer_oneshot(kTimerVec, 0xffffffffu, apic::Divide::by1);
-  apic::write(apic::Reg::lvt_timer, apic::read(apic::Reg::lvt_timer) | apic::lvt::kMasked);
-  const uint64_t t0 = cpu::rdtsc();
-  const uint32_t c0 = apic::timer_current();
-  timer::mdelay(5);
-  const uint32_t c1 = apic::timer_current();
-  const uint64_t t1 = cpu::rdtsc();
-  apic::timer_stop();
-  const uint64_t ns = timer::tsc_to_ns(t1 - t0);
-  return ns ? uint64_t(c0 - c1) * 1'000'000'000 / ns : 0;
-}
+uint64_t timer_hz() { return timer::apic_timer_hz(kTimerVec); }
 
 void timer_oneshot(uint64_t hz) {
   ReportPrefix p("one-shot");

@@ -510,19 +510,7 @@ constexpr unsigned kMovSsMinHits = 20;
 constexpr unsigned kMovSsMaxRounds = 40;
 constexpr uint64_t kCpl3TimerNs = 200'000;
 
-// APIC timer ticks per second at divide-by-1, against the TSC.
-uint64_t measure_timer_hz() {
-  apic::timer_oneshot(kTimerVector, 0xffffffffu, apic::Divide::by1);
-  apic::write(apic::Reg::lvt_timer, apic::read(apic::Reg::lvt_timer) | apic::lvt::kMasked);
-  const uint64_t t0 = cpu::rdtsc();
-  const uint32_t c0 = apic::timer_current();
-  timer::mdelay(5);
-  const uint32_t c1 = apic::timer_current();
-  const uint64_t t1 = cpu::rdtsc();
-  apic::timer_stop();
-  const uint64_t ns = timer::tsc_to_ns(t1 - t0);
-  return ns ? uint64_t(c0 - c1) * 1'000'000'000 / ns : 0;
-}
+uint64_t measure_timer_hz() { return timer::apic_timer_hz(kTimerVector); }
 
 uint32_t timer_count_for_ns(uint64_t ns) {
   uint64_t c = apic_timer_hz * ns / 1'000'000'000;

@@ -37,14 +37,6 @@ using svm::Guest;
 namespace icpt = svm::intercept;
 namespace feature = cpu::feature;
 
-// An L2 snippet: `insn`, then a label `<name>_next` and VMMCALL forever,
-// so that RIP and next_rip can be compared with the addresses around the
-// instruction under test.
-#define L2_SNIPPET(name, insn)                                                     \
-  extern "C" char name[], name##_next[];                                          \
-  asm(".pushsection .text\n\t.globl " #name ", " #name "_next\n\t.hidden " #name \
-      ", " #name "_next\n" #name ":\n\t" insn "\n" #name "_next:\n"                \
-      "1:\tvmmcall\n\tjmp 1b\n\t.popsection")
 
 L2_SNIPPET(l2_vmmcall, "");
 L2_SNIPPET(l2_not_gprs, "not %rbx; not %rcx; not %rdx; not %rsi; not %rdi; not %rbp; "

@@ -33,11 +33,6 @@ using svm::ExitCode;
 namespace npf = svm::npf;
 namespace feature = cpu::feature;
 
-#define L2_SNIPPET(name, insn)                                                     \
-  extern "C" char name[], name##_next[];                                          \
-  asm(".pushsection .text\n\t.globl " #name ", " #name "_next\n\t.hidden " #name \
-      ", " #name "_next\n" #name ":\n\t" insn "\n" #name "_next:\n"                \
-      "1:\tvmmcall\n\tjmp 1b\n\t.popsection")
 
 L2_SNIPPET(l2_load, "mov (%rbx), %rax");
 // xAPIC registers take 32-bit accesses only (Intel SDM vol.3 §11.4.1).

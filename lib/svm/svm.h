@@ -170,3 +170,15 @@ inline void invlpga(uint64_t va, uint32_t asid) {
 }
 
 }  // namespace svm
+
+// An L2 code snippet for the tests: `insn`, then a label `<name>_next` and
+// VMMCALL forever, so that RIP and next_rip can be compared with the
+// addresses around the instruction under test. At file scope:
+//
+//   L2_SNIPPET(l2_cpuid, "cpuid");
+#define L2_SNIPPET(name, insn)                                                     \
+  extern "C" char name[], name##_next[];                                          \
+  asm(".pushsection .text\n\t.globl " #name ", " #name "_next\n\t.hidden " #name \
+      ", " #name "_next\n" #name ":\n\t" insn "\n" #name "_next:\n"                \
+      "1:\tvmmcall\n\tjmp 1b\n\t.popsection")
+

@@ -1,5 +1,6 @@
 #include "timer/clock.h"
 
+#include "apic/apic.h"
 #include "cpu/processor.h"
 #include "timer/calibrate.h"
 #include "timer/hpet.h"
@@ -121,5 +122,18 @@ void ndelay(uint64_t ns) {
 
 void udelay(uint64_t us) { ndelay(us * 1000); }
 void mdelay(uint64_t ms) { ndelay(ms * 1'000'000); }
+
+uint64_t apic_timer_hz(uint8_t vector) {
+  apic::timer_oneshot(vector, 0xffffffffu, apic::Divide::by1);
+  apic::write(apic::Reg::lvt_timer, apic::read(apic::Reg::lvt_timer) | apic::lvt::kMasked);
+  const uint64_t t0 = cpu::rdtsc();
+  const uint32_t c0 = apic::timer_current();
+  mdelay(5);
+  const uint32_t c1 = apic::timer_current();
+  const uint64_t t1 = cpu::rdtsc();
+  apic::timer_stop();
+  const uint64_t ns = tsc_to_ns(t1 - t0);
+  return ns ? uint64_t(c0 - c1) * 1'000'000'000 / ns : 0;
+}
 
 }  // namespace timer

@@ -48,6 +48,12 @@ void ndelay(uint64_t ns);
 void udelay(uint64_t us);
 void mdelay(uint64_t ms);
 
+// The local APIC timer's rate at divide-by-1, in ticks per second,
+// measured against the TSC over 5 ms with a masked one-shot count on
+// `vector` (0 if the TSC did not move). For tests that program the timer
+// in time rather than ticks.
+uint64_t apic_timer_hz(uint8_t vector);
+
 // Spins until `done()` or `timeout_ns` passes; true when done() held.
 // Without a calibrated TSC the bound is one PAUSE per nanosecond, which
 // errs on the long side (a PAUSE takes several cycles).
