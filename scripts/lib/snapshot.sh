@@ -376,7 +376,7 @@ snapshot_prepare() {
   mv -f "$tmp_state" "$base.state"
   mv -f "$base.shape.tmp.$$" "$base.shape"
   exec {lock}>&-
-  snapshot_prune "$dir" "${SNAPSHOT_KEEP:-8}"
+  snapshot_prune "$dir" "${SNAPSHOT_KEEP:-32}"
 }
 
 # snapshot_prune DIR KEEP: keeps the KEEP newest snapshots. A rebuilt
