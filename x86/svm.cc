@@ -956,13 +956,6 @@ constexpr Test kTests[] = {
     {"watchdog", test_watchdog},
 };
 
-bool selected(const char* name, int argc, char** argv) {
-  if (argc < 2) return true;
-  for (int i = 1; i < argc; ++i)
-    if (!strcmp(argv[i], name)) return true;
-  return false;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -975,7 +968,7 @@ int main(int argc, char** argv) {
   report_info("SVM revision %u, %u ASIDs, CPUID 8000_000AH EDX 0x%x", in.revision, in.nasid,
               in.features);
   for (const Test& t : kTests) {
-    if (!selected(t.name, argc, argv)) continue;
+    if (!svm::selected(t.name, argc, argv)) continue;
     if (t.run == test_nrips && !cpu::has(feature::kSvmNrips)) {
       report_skip("nrips: %s is clear", feature::kSvmNrips.name);
       continue;

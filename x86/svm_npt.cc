@@ -388,13 +388,6 @@ constexpr Test kTests[] = {
     {"remap_flush", test_remap_flush, true},
 };
 
-bool selected(const char* name, int argc, char** argv) {
-  if (argc < 2) return true;
-  for (int i = 1; i < argc; ++i)
-    if (!strcmp(argv[i], name)) return true;
-  return false;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -405,7 +398,7 @@ int main(int argc, char** argv) {
   }
   const bool npt = cpu::has(feature::kSvmNpt);
   for (const Test& t : kTests) {
-    if (!selected(t.name, argc, argv)) continue;
+    if (!svm::selected(t.name, argc, argv)) continue;
     if (t.needs_npt && !npt) {
       report_skip("%s: %s is clear", t.name, feature::kSvmNpt.name);
       continue;

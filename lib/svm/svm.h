@@ -34,6 +34,7 @@
 #include <cstdint>
 
 #include "cpu/regs.h"
+#include "rt/string.h"
 #include "svm/bitmap.h"
 #include "svm/vmcb.h"
 
@@ -182,3 +183,13 @@ inline void invlpga(uint64_t va, uint32_t asid) {
       ", " #name "_next\n" #name ":\n\t" insn "\n" #name "_next:\n"                \
       "1:\tvmmcall\n\tjmp 1b\n\t.popsection")
 
+namespace svm {
+// The tests are tables of named checks: with no arguments every one runs,
+// otherwise those that argv[1..] names (`-append 'name'`).
+inline bool selected(const char* name, int argc, char** argv) {
+  if (argc < 2) return true;
+  for (int i = 1; i < argc; ++i)
+    if (strcmp(argv[i], name) == 0) return true;
+  return false;
+}
+}  // namespace svm
