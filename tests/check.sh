@@ -5,6 +5,7 @@
 #   host      GoogleTest unit tests of the portable core (ASan, UBSan)
 #   images    ELF and PE checks of every image
 #   suite     the guest suite under QEMU + OVMF (./run_tests.sh)
+#   suite-pvh the same suite booted through the PVH entry, no UEFI firmware
 #   runner    the runner's own tests: cfg errors, fake QEMU, negative guests
 #   fuzz      bounded differential fuzzing of the instruction decoder
 #   esp       the ESP image and batch runner under OVMF
@@ -35,6 +36,7 @@ stage() {  # name command...
 stage host "$make_cmd" -s check-host
 stage images "$make_cmd" -s check-images
 stage suite ./run_tests.sh -j "$jobs"
+stage suite-pvh ./run_tests.sh --boot pvh -j "$jobs"
 stage runner tests/runner/run-all.sh
 if [ -x tests/fuzz/run.sh ]; then stage fuzz tests/fuzz/run.sh; fi
 if [ -x tests/esp/run-esp-tests.sh ]; then stage esp tests/esp/run-esp-tests.sh; fi
