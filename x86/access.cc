@@ -13,9 +13,13 @@
 // PML5E when the firmware handed over with LA57), so every flag can be
 // flipped at every level without touching the rest of the address space;
 // one INVLPG after each change flushes the TLB and the paging-structure
-// caches (SDM vol.3 §4.10.4.1). Accesses at CPL3 run with SMEP, SMAP and
-// AC clear (run_user clears them, and the rules do not consult them for
-// user-mode accesses), so those controls pair with CPL0 accesses only.
+// caches (SDM vol.3 §4.10.4.1). Explicit accesses at CPL3 run with SMEP,
+// SMAP and AC clear (run_user clears them, and the rules do not consult
+// them for user-mode accesses), so those controls pair with CPL0 accesses
+// only. Implicit reads from CPL3 run on a stub page of their own with the
+// image left supervisor-only, so SMAP and AC are as the combination says
+// (SDM vol.3 §4.6.1: SMAP forbids implicit supervisor reads of user-mode
+// addresses whatever AC is); four of them are also named one by one.
 // Implicit writes and EFER.NXE=0 on a CPU with NX are in the model (and
 // its host tests) but not run here: the CPU sets a descriptor's accessed
 // flag only after reading it, and the framework's own tables need NXE.
@@ -174,6 +178,50 @@ __attribute__((noinline)) void implicit_read(uint64_t) {
                : "memory");
 }
 
+// Implicit supervisor reads from CPL3, with SMAP and AC as the
+// combination says. run_user cannot do them: it makes the whole image
+// user-accessible and so clears SMEP and SMAP for the duration. Here the
+// image stays supervisor-only, and CPL3 runs a stub of its own on a page
+// of a top-level slot of its own (so no flag of the walk under test
+// touches it): MOV DS from EAX, the LDT selector, then UD2. The load
+// either faults, or completes and the UD2 ends the trip with a #UD at the
+// stub's second instruction. Either way the exception arrives on the TSS
+// RSP0 stack through the supervisor-only IDT and GDT, so SMAP does not
+// hinder the way back, and the fault catcher resumes at CPL0.
+constexpr uint8_t kStub[] = {0x8e, 0xd8, 0x0f, 0x0b};  // mov %eax, %ds; ud2
+constexpr uint64_t kStubUd2 = 2;                       // offset of the UD2
+uint64_t stub_va;
+uint64_t ud_rip;
+
+bool record_ud(ExceptionFrame* f) {
+  ud_rip = f->regs.rip;
+  return false;  // on to the fault catcher
+}
+
+[[noreturn]] __attribute__((noinline)) void enter_cpl3(uint64_t rip, uint64_t flags) {
+  // No user stack: the stub pushes nothing, and an exception from CPL3
+  // switches to RSP0.
+  asm volatile("pushq %[ss]\n\tpushq %[rsp]\n\tpushq %[fl]\n\tpushq %[cs]\n\tpushq %[rip]\n\t"
+               "iretq" ::[ss] "i"(uint64_t(desc::kUserDs)),
+               [rsp] "r"(rip + kPageSize), [fl] "r"(flags), [cs] "i"(uint64_t(desc::kUserCs)),
+               [rip] "r"(rip), "a"(uint32_t(kLdtSelector))
+               : "memory");
+  __builtin_unreachable();
+}
+
+ExInfo cpl3_implicit_read(bool ac) {
+  const uint64_t flags = cpu::read_rflags();
+  ScopedHandler h(uint8_t(Vec::UD), record_ud);
+  ud_rip = 0;
+  ExInfo ex = catch_fault([ac] {
+    enter_cpl3(stub_va, rflags::kFixed1 | (ac ? rflags::kAlignmentCheck : 0));
+  });
+  asm volatile("mov %0, %%ds\n\tmov %0, %%es" ::"r"(uint32_t(desc::kKernelDs)) : "memory");
+  cpu::write_rflags(flags);
+  if (ex == ExInfo(Vec::UD) && ud_rip == stub_va + kStubUd2) return ExInfo();
+  return ex;
+}
+
 uint64_t access_address(const Target& t, const am::Access& a) {
   if (a.mode == am::Mode::implicit_supervisor) return t.va + kLdtOffset;
   return a.op == am::Op::fetch ? t.va : t.va + kDataOffset;
@@ -185,15 +233,8 @@ Seen perform(const Target& t, const am::Combination& c, bool cpl3) {
   Seen s;
   cpu::write_cr2(0);
   if (cpl3) {
-    // The null selector after it: DS may be null at CPL3 in 64-bit mode.
-    UserResult r = run_user([] {
-      asm volatile("mov %0, %%ds\n"
-                   "mov %1, %%ds" ::"r"(uint32_t(kLdtSelector)),
-                   "r"(0u)
-                   : "memory");
-    });
-    s.ex = r.ex;
-    s.cr2 = r.cr2;
+    s.ex = cpl3_implicit_read(c.controls.ac);
+    s.cr2 = cpu::read_cr2();
   } else if (c.access.mode == am::Mode::user) {
     UserResult r;
     switch (c.access.op) {
@@ -237,6 +278,7 @@ struct Deviation {
   // The outcome TCG gives instead of `want`; returns false when this
   // difference does not change the outcome of the combination.
   bool (*predict)(const am::Combination& c, am::Outcome* want);
+  bool cpl0_only = false;  // QEMU gets the same access right from CPL3
 };
 
 // SDM vol.3 §4.7: RSVD is reported only together with P. QEMU builds the
@@ -265,7 +307,8 @@ bool pks_user_no_pk(const am::Combination& c, am::Outcome* o) {
 // SDM vol.3 §4.6.1: with CR4.SMAP = 1, implicit supervisor accesses may
 // not read user-mode addresses, whatever EFLAGS.AC says. QEMU picks the
 // SMAP-free MMU index for implicit accesses at CPL < 3 when AC = 1
-// (cpu_mmu_index_kernel), as it does for explicit ones.
+// (cpu_mmu_index_kernel), as it does for explicit ones; at CPL3 it keeps
+// the SMAP check.
 bool implicit_smap_ac(const am::Combination& c, am::Outcome* o) {
   if (c.access.mode != am::Mode::implicit_supervisor || !c.controls.smap || !c.controls.ac)
     return false;
@@ -278,7 +321,8 @@ bool implicit_smap_ac(const am::Combination& c, am::Outcome* o) {
 }
 
 constexpr Deviation kDeviations[] = {
-    {"implicit supervisor accesses with EFLAGS.AC=1 skip the SMAP check", implicit_smap_ac},
+    {"implicit supervisor accesses at CPL0 with EFLAGS.AC=1 skip the SMAP check",
+     implicit_smap_ac, true},
     {"a reserved-bit #PF leaves the P bit of the error code clear", rsvd_without_p},
     {"a user-mode access to a supervisor-mode page keyed off by IA32_PKRS reports no PK",
      pks_user_no_pk},
@@ -339,13 +383,18 @@ bool compare(const Target& t, const am::Combination& c, const am::Outcome& want,
   return true;
 }
 
-// Runs one combination on target t and counts it.
-void run_one(const Target& t, const am::Combination& c, bool cpl3, Tally& tally) {
+// Sets the walk and the controls of a combination and performs it.
+Seen set_and_perform(const Target& t, const am::Combination& c, bool cpl3) {
   for (int i = 0; i < t.count; ++i)
     *t.entry[i] = compose(t.base[i], c.walk.entry[i], i == t.count - 1, c.walk.pkey);
   cpu::invlpg(reinterpret_cast<const void*>(t.va));
   apply_controls(c.controls);
-  const Seen s = perform(t, c, cpl3);
+  return perform(t, c, cpl3);
+}
+
+// Runs one combination on target t and counts it.
+void run_one(const Target& t, const am::Combination& c, bool cpl3, Tally& tally) {
+  const Seen s = set_and_perform(t, c, cpl3);
   const am::Outcome want = am::evaluate(c.walk, c.controls, c.access);
   ++tally.ran;
 
@@ -353,6 +402,7 @@ void run_one(const Target& t, const am::Combination& c, bool cpl3, Tally& tally)
   const bool agrees = compare(t, c, want, s, line, sizeof line);
   for (unsigned d = 0; d < kDeviationCount; ++d) {
     am::Outcome tcg = want;
+    if (cpl3 && kDeviations[d].cpl0_only) continue;
     if (!kDeviations[d].predict(c, &tcg) || !deviation_applies(d)) continue;
     char other[128];
     if (agrees) {
@@ -407,10 +457,9 @@ void run_space(const Target& t, const Group& grp, bool progress, uint64_t* total
     if (!runnable(c)) continue;
     const unsigned k = unsigned(c.access.mode) * 3 + unsigned(c.access.op);
     run_one(t, c, false, per[k]);
-    // The same implicit read from CPL3, where run_user's SMEP=SMAP=AC=0
-    // is what the combination says.
-    if (c.access.mode == am::Mode::implicit_supervisor && !c.controls.smep &&
-        !c.controls.smap && !c.controls.ac)
+    // The same implicit read from CPL3, with the combination's SMAP and
+    // AC (SMEP says nothing about data reads: once, with SMEP clear).
+    if (c.access.mode == am::Mode::implicit_supervisor && !c.controls.smep)
       run_one(t, c, true, per[kImplicitCpl3]);
   }
   restore_controls();
@@ -439,6 +488,39 @@ void run_space(const Target& t, const Group& grp, bool progress, uint64_t* total
   *total += ran;
   if (progress)
     report_info("%lu combinations in %lu ms (%lu so far)", ran, now_ms() - start, *total);
+}
+
+// The SMAP rule for implicit accesses, one line per case (SDM vol.3
+// §4.6.1: with CR4.SMAP = 1, implicit supervisor-mode accesses may not
+// read user-mode addresses, whatever EFLAGS.AC says): from CPL3, MOV DS
+// with an LDT selector reads the descriptor from an LDT on a user page,
+// with SMAP 0 and 1 and AC 0 and 1. The matrix runs these among its CPL3
+// implicit reads; here each is named, with its outcome.
+void implicit_smap_checks(const Target& t) {
+  ReportPrefix p("CPL3 descriptor read from a user page");
+  for (int smap = 0; smap < 2; ++smap) {
+    if (smap && !caps.smap) {
+      report_skip("SMAP=1: %s is clear", cpu::feature::kSmap.name);
+      break;
+    }
+    for (int ac = 0; ac < 2; ++ac) {
+      am::Combination c;
+      c.walk.levels = caps.levels;
+      c.walk.size = t.size;
+      c.controls.nxe = caps.nxe;
+      c.controls.smap = smap;
+      c.controls.ac = ac;
+      c.access = {am::Op::read, am::Mode::implicit_supervisor};
+      const Seen s = set_and_perform(t, c, true);
+      const am::Outcome want = am::evaluate(c.walk, c.controls, c.access);
+      char line[128], w[32], g[32];
+      const bool ok = compare(t, c, want, s, line, sizeof line);
+      report(ok, "SMAP=%d AC=%d: want %s, got %s (CR2 0x%lx, the LDT entry at 0x%lx)%s%s", smap,
+             ac, am::outcome_str(w, sizeof w, want), exinfo_str(s.ex, g, sizeof g), s.cr2,
+             access_address(t, c.access), ok ? "" : ": ", ok ? "" : line);
+    }
+  }
+  restore_controls();
 }
 
 // The frame the walks under test lead to: a RET at offset 0 for fetches,
@@ -537,6 +619,22 @@ int main(int argc, char** argv) {
     uint64_t* top[5];
     if (paging::walk(VirtAddr(slot), top) != 0) report_abort("the test slot 0x%lx is in use", slot);
   }
+  {
+    // The CPL3 stub, in the next top-level slot.
+    const uint64_t stub_slot = slot + (caps.levels == 5 ? 1ull << 48 : 1ull << 39);
+    uint64_t* top[5];
+    if (paging::walk(VirtAddr(stub_slot), top) != 0)
+      report_abort("the stub slot 0x%lx is in use", stub_slot);
+    const mem::PageResult sp = mem::alloc_pages(1);
+    if (!sp.ok()) report_abort("no stub page: %s", mem::alloc_error_str(sp.error));
+    memset(reinterpret_cast<void*>(sp.pa.value), 0xcc, kPageSize);
+    memcpy(reinterpret_cast<void*>(sp.pa.value), kStub, sizeof kStub);
+    if (paging::MapStatus st = paging::map(VirtAddr(stub_slot), sp.pa, kPageSize,
+                                           paging::Attr{.write = false, .user = true, .nx = false});
+        st != paging::MapStatus::ok)
+      report_abort("mapping the CPL3 stub: %s", paging::map_status_str(st));
+    stub_va = stub_slot;
+  }
   mem::PageResult fr = mem::alloc_pages(1);
   if (!fr.ok()) report_abort("no test frame: %s", mem::alloc_error_str(fr.error));
   test_frame = fr.pa;
@@ -590,6 +688,7 @@ int main(int argc, char** argv) {
     keys.vary_smap = full && caps.smap;
     keys.vary_ac = full && caps.smap;
 
+    if (size == am::PageSize::k4K) implicit_smap_checks(t);
     const Group groups[] = {{"leaf", leaf}, {"upper", upper}, {"cross", cross}, {"keys", keys}};
     for (const Group& g : groups) {
       if (&g == &groups[3] && !caps.pku && !caps.pks) continue;
