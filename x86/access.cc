@@ -20,9 +20,11 @@
 // image left supervisor-only, so SMAP and AC are as the combination says
 // (SDM vol.3 §4.6.1: SMAP forbids implicit supervisor reads of user-mode
 // addresses whatever AC is); four of them are also named one by one.
-// Implicit writes and EFER.NXE=0 on a CPU with NX are in the model (and
-// its host tests) but not run here: the CPU sets a descriptor's accessed
-// flag only after reading it, and the framework's own tables need NXE.
+// EFER.NXE=0 on a CPU with NX (XD turns into a reserved bit) runs for
+// CPL0 reads, writes and fetches, every leaf flag and each upper flag, in
+// a window that touches no page the framework mapped XD (nxe0_access).
+// Implicit writes are in the model (and its host tests) but not run here:
+// the CPU sets a descriptor's accessed flag only after reading it.
 // Features the CPU lacks (SMEP, SMAP, PKU, PKS, 1 GiB pages) are SKIPs
 // naming their CPUID bit. One check per access kind and group says how
 // many combinations agreed; a combination that disagrees prints itself in
@@ -222,6 +224,106 @@ ExInfo cpl3_implicit_read(bool ac) {
   return ex;
 }
 
+// CPL0 accesses with EFER.NXE = 0 on a CPU that has NX. Then XD (bit 63)
+// is a reserved bit in every paging-structure entry (SDM vol.3 §4.5, the
+// tables' "Reserved (must be 0)" for bit 63 when NXE = 0, and §4.6.1:
+// instruction fetches are not restricted by XD; APM vol.2 §5.3.3,
+// §5.6.1), so every data page of the framework, all mapped XD, turns into
+// a reserved-bit fault. The access runs in a window that touches none of
+// them: interrupts off, on a window page of its own (a third top-level
+// slot, mapped without XD) that holds a stack, copies of the GDT's first
+// descriptors and an IDT whose only gate, #PF, leads to a handler that
+// stores the error code and CR2 on that page and resumes after the
+// access. The code runs from the image's text, which is mapped without
+// XD at every level, or it could not run at all. EFER.NXE comes back
+// before anything else is touched.
+//
+// The window page: results, descriptor-table registers, the GDT and IDT
+// copies, and the stack at its top.
+namespace win {
+constexpr unsigned kErr = 0, kCr2 = 8, kHit = 16, kResume = 24;
+constexpr unsigned kSavedGdtr = 32, kSavedIdtr = 48, kGdtr = 64, kIdtr = 80;
+constexpr unsigned kGdt = 256, kGdtBytes = 0x50;  // the selectors below the TSSs
+constexpr unsigned kIdt = 512, kIdtGates = 15;    // vectors 0-14; only #PF present
+}  // namespace win
+static_assert(win::kGdtBytes <= desc::kTssBase);
+uint8_t* window;  // through its own mapping
+
+extern "C" void access_nxe0_pf();
+// #PF in the window: error code, CR2 and "hit" to the window page (found
+// from RSP, which lies in it), then on at the resume address.
+asm(".pushsection .text\n"
+    ".balign 16\n"
+    "access_nxe0_pf:\n\t"
+    "push %rax\n\t"
+    "push %rdx\n\t"
+    "mov %rsp, %rax\n\t"
+    "and $~0xfff, %rax\n\t"
+    "mov 16(%rsp), %rdx\n\t"
+    "mov %rdx, 0(%rax)\n\t"
+    "mov %cr2, %rdx\n\t"
+    "mov %rdx, 8(%rax)\n\t"
+    "movq $1, 16(%rax)\n\t"
+    "mov 24(%rax), %rdx\n\t"
+    "mov %rdx, 24(%rsp)\n\t"
+    "pop %rdx\n\t"
+    "pop %rax\n\t"
+    "add $8, %rsp\n\t"
+    "iretq\n"
+    ".popsection");
+
+void prepare_window() {
+  desc::DescriptorPointer gdtr;
+  asm volatile("sgdt %0" : "=m"(gdtr));
+  memcpy(window + win::kGdt, reinterpret_cast<const void*>(gdtr.base), win::kGdtBytes);
+  const desc::DescriptorPointer g{uint16_t(win::kGdtBytes - 1),
+                                  reinterpret_cast<uint64_t>(window + win::kGdt)};
+  memcpy(window + win::kGdtr, &g, sizeof g);
+  // An interrupt gate (type 0xE, present, DPL0) to the handler (SDM vol.3
+  // §6.14.1, figure 6-8).
+  const uint64_t h = reinterpret_cast<uint64_t>(&access_nxe0_pf);
+  uint64_t gate[2] = {(h & 0xffff) | uint64_t(desc::kKernelCs) << 16 | 0x8eull << 40 |
+                          (h >> 16 & 0xffff) << 48,
+                      h >> 32};
+  memset(window + win::kIdt, 0, 16 * win::kIdtGates);
+  memcpy(window + win::kIdt + 16 * uint8_t(Vec::PF), gate, sizeof gate);
+  const desc::DescriptorPointer i{uint16_t(16 * win::kIdtGates - 1),
+                                  reinterpret_cast<uint64_t>(window + win::kIdt)};
+  memcpy(window + win::kIdtr, &i, sizeof i);
+}
+
+Seen nxe0_access(uint64_t va, am::Op op) {
+  const uint64_t flags = cpu::read_rflags();
+  cpu::cli();
+  asm volatile(
+      "lea 9f(%%rip), %%rax\n\tmov %%rax, %c[resume](%[w])\n\tmovq $0, %c[hit](%[w])\n\t"
+      "sgdt %c[sgdtr](%[w])\n\tsidt %c[sidtr](%[w])\n\t"
+      "lgdt %c[gdtr](%[w])\n\tlidt %c[idtr](%[w])\n\t"
+      "mov %%rsp, %%r9\n\tlea 4096(%[w]), %%rsp\n\t"
+      "mov %[efer], %%ecx\n\trdmsr\n\tbtr %[nxe], %%eax\n\twrmsr\n\t"
+      "invlpg (%[va])\n\t"
+      "cmp $1, %[op]\n\tje 2f\n\tja 3f\n\t"
+      "mov (%[va]), %%rax\n\tjmp 9f\n"
+      "2:\n\tmov %[pat], (%[va])\n\tjmp 9f\n"
+      "3:\n\tcall *%[va]\n"
+      "9:\n\tmov %[efer], %%ecx\n\trdmsr\n\tbts %[nxe], %%eax\n\twrmsr\n\t"
+      "mov %%r9, %%rsp\n\t"
+      "lgdt %c[sgdtr](%[w])\n\tlidt %c[sidtr](%[w])"
+      :
+      : [w] "r"(window), [va] "r"(va), [op] "r"(uint32_t(op)), [pat] "r"(kPattern),
+        [efer] "i"(cpu::kMsrEfer), [nxe] "i"(__builtin_ctzll(cpu::efer::NXE)),
+        [resume] "i"(win::kResume), [hit] "i"(win::kHit), [sgdtr] "i"(win::kSavedGdtr),
+        [sidtr] "i"(win::kSavedIdtr), [gdtr] "i"(win::kGdtr), [idtr] "i"(win::kIdtr)
+      : "rax", "rcx", "rdx", "r9", "memory", "cc");
+  cpu::write_rflags(flags);
+  Seen s;
+  uint64_t v[3];
+  memcpy(v, window, sizeof v);
+  if (v[2]) s.ex = ExInfo(Vec::PF, uint32_t(v[0]));
+  s.cr2 = v[2] ? v[1] : 0;
+  return s;
+}
+
 uint64_t access_address(const Target& t, const am::Access& a) {
   if (a.mode == am::Mode::implicit_supervisor) return t.va + kLdtOffset;
   return a.op == am::Op::fetch ? t.va : t.va + kDataOffset;
@@ -232,7 +334,11 @@ Seen perform(const Target& t, const am::Combination& c, bool cpl3) {
   const uint64_t va = access_address(t, c.access);
   Seen s;
   cpu::write_cr2(0);
-  if (cpl3) {
+  if (!c.controls.nxe && caps.nxe) {
+    const Seen w = nxe0_access(va, c.access.op);
+    s.ex = w.ex;
+    s.cr2 = w.cr2;
+  } else if (cpl3) {
     s.ex = cpl3_implicit_read(c.controls.ac);
     s.cr2 = cpu::read_cr2();
   } else if (c.access.mode == am::Mode::user) {
@@ -430,6 +536,8 @@ bool runnable(const am::Combination& c) {
     return false;
   if (c.access.mode == am::Mode::implicit_supervisor && c.access.op != am::Op::read)
     return false;
+  // EFER.NXE = 0 on a CPU with NX: explicit CPL0 accesses in the window.
+  if (!c.controls.nxe && caps.nxe && c.access.mode != am::Mode::supervisor) return false;
   return true;
 }
 
@@ -518,6 +626,40 @@ void implicit_smap_checks(const Target& t) {
       report(ok, "SMAP=%d AC=%d: want %s, got %s (CR2 0x%lx, the LDT entry at 0x%lx)%s%s", smap,
              ac, am::outcome_str(w, sizeof w, want), exinfo_str(s.ex, g, sizeof g), s.cr2,
              access_address(t, c.access), ok ? "" : ": ", ok ? "" : line);
+    }
+  }
+  restore_controls();
+}
+
+// EFER.NXE = 0 one line per case: a read, a write and a fetch with XD set
+// in the leaf and in the root entry (reserved-bit faults, SDM vol.3 §4.5
+// and §4.7), and a fetch with XD clear (no fault: nothing else restricts
+// it). The matrix runs these among its NXE=0 groups; here each is named.
+void nxe0_checks(const Target& t) {
+  ReportPrefix p("NXE=0");
+  unsigned rsvd_dev = 0;
+  while (kDeviations[rsvd_dev].predict != rsvd_without_p) ++rsvd_dev;
+  constexpr am::Op kOps[] = {am::Op::read, am::Op::write, am::Op::fetch};
+  for (int where = 0; where < 3; ++where) {
+    for (am::Op op : kOps) {
+      if (where == 2 && op != am::Op::fetch) continue;
+      am::Combination c;
+      c.walk.levels = caps.levels;
+      c.walk.size = t.size;
+      c.controls.nxe = false;
+      c.access = {op, am::Mode::supervisor};
+      if (where == 0) c.walk.leaf().nx = true;
+      if (where == 1) c.walk.entry[0].nx = true;
+      const Seen s = set_and_perform(t, c, false);
+      const am::Outcome want = am::evaluate(c.walk, c.controls, c.access);
+      am::Outcome tcg = want;
+      const bool deviates = kDeviations[rsvd_dev].predict(c, &tcg) && deviation_applies(rsvd_dev);
+      char line[128], w[32], g[32];
+      const bool ok = compare(t, c, want, s, line, sizeof line);
+      report_xfail(deviates, ok, "supervisor %s, XD=%s: want %s, got %s (CR2 0x%lx)",
+                   am::op_str(op), where == 0 ? "1 in the leaf" : where == 1 ? "1 in the root entry"
+                                                                         : "0 everywhere",
+                   am::outcome_str(w, sizeof w, want), exinfo_str(s.ex, g, sizeof g), s.cr2);
     }
   }
   restore_controls();
@@ -635,6 +777,22 @@ int main(int argc, char** argv) {
       report_abort("mapping the CPL3 stub: %s", paging::map_status_str(st));
     stub_va = stub_slot;
   }
+  if (caps.nxe) {
+    // The EFER.NXE=0 window, in the slot after the stub's.
+    const uint64_t win_slot = slot + (caps.levels == 5 ? 2ull << 48 : 2ull << 39);
+    uint64_t* top[5];
+    if (paging::walk(VirtAddr(win_slot), top) != 0)
+      report_abort("the window slot 0x%lx is in use", win_slot);
+    const mem::PageResult wp = mem::alloc_pages(1);
+    if (!wp.ok()) report_abort("no window page: %s", mem::alloc_error_str(wp.error));
+    if (paging::MapStatus st = paging::map(VirtAddr(win_slot), wp.pa, kPageSize,
+                                           paging::Attr{.write = true, .nx = false});
+        st != paging::MapStatus::ok)
+      report_abort("mapping the NXE=0 window: %s", paging::map_status_str(st));
+    window = reinterpret_cast<uint8_t*>(win_slot);
+    memset(window, 0, kPageSize);
+    prepare_window();
+  }
   mem::PageResult fr = mem::alloc_pages(1);
   if (!fr.ok()) report_abort("no test frame: %s", mem::alloc_error_str(fr.error));
   test_frame = fr.pa;
@@ -688,12 +846,30 @@ int main(int argc, char** argv) {
     keys.vary_smap = full && caps.smap;
     keys.vary_ac = full && caps.smap;
 
-    if (size == am::PageSize::k4K) implicit_smap_checks(t);
+    if (size == am::PageSize::k4K) {
+      implicit_smap_checks(t);
+      if (caps.nxe) nxe0_checks(t);
+    }
     const Group groups[] = {{"leaf", leaf}, {"upper", upper}, {"cross", cross}, {"keys", keys}};
     for (const Group& g : groups) {
       if (&g == &groups[3] && !caps.pku && !caps.pks) continue;
       if (!full && &g == &groups[2] && size != am::PageSize::k4K) continue;
       run_space(t, g, full, &total);
+    }
+    // EFER.NXE=0 (a CPU without NX runs every group that way already):
+    // every leaf flag with WP, and each upper flag alone, XD included;
+    // supervisor reads, writes and fetches.
+    if (caps.nxe) {
+      am::Space nx_leaf = base_space(size);
+      nx_leaf.nxe = false;
+      nx_leaf.implicit = false;
+      nx_leaf.upper_single = false;
+      am::Space nx_upper = base_space(size);
+      nx_upper.nxe = false;
+      nx_upper.implicit = false;
+      nx_upper.leaf_bits = full ? am::leafbit::kAll : 0;
+      const Group nx_groups[] = {{"NXE=0 leaf", nx_leaf}, {"NXE=0 upper", nx_upper}};
+      for (const Group& g : nx_groups) run_space(t, g, full, &total);
     }
     drop_target(t);
   }
