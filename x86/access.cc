@@ -25,8 +25,11 @@
 // a window that touches no page the framework mapped XD (nxe0_access).
 // Implicit writes are in the model (and its host tests) but not run here:
 // the CPU sets a descriptor's accessed flag only after reading it.
-// Features the CPU lacks (SMEP, SMAP, PKU, PKS, 1 GiB pages) are SKIPs
-// naming their CPUID bit. One check per access kind and group says how
+// When the firmware handed over with 4-level paging and the CPU has LA57,
+// the upper-level groups run again at 5 levels, after a switch through
+// the mode-switch trampoline (CR4.LA57 changes only with paging off), and
+// the test switches back. Features the CPU lacks (SMEP, SMAP, PKU, PKS,
+// 1 GiB pages, LA57) are SKIPs naming their CPUID bit. One check per access kind and group says how
 // many combinations agreed; a combination that disagrees prints itself in
 // words with the wanted and the seen outcome; combinations where QEMU's
 // TCG is known to differ from the SDM are counted apart, as XFAILs.
@@ -42,6 +45,8 @@
 #include "cpu/access_model.h"
 #include "cpu/desc.h"
 #include "cpu/exceptions.h"
+#include "cpu/modeswitch.h"
+#include "cpu/pagetable.h"
 #include "cpu/paging.h"
 #include "cpu/processor.h"
 #include "cpu/regs.h"
@@ -724,6 +729,201 @@ am::Space base_space(am::PageSize size) {
   return s;
 }
 
+// Every page size on walks under `slot`; `upper_only`: the groups that
+// vary the upper entries alone (the 5-level pass).
+void run_sizes(uint64_t slot, bool full, bool upper_only, uint64_t* total) {
+  namespace f = cpu::feature;
+  constexpr am::PageSize kSizes[] = {am::PageSize::k4K, am::PageSize::k2M, am::PageSize::k1G};
+  for (am::PageSize size : kSizes) {
+    ReportPrefix p(am::page_size_str(size));
+    if (size == am::PageSize::k1G && !caps.page1g) {
+      report_skip("1 GiB pages: %s is clear", f::kPage1gb.name);
+      continue;
+    }
+    Target t;
+    if (!make_target(size, slot, &t)) continue;
+
+    // Every leaf flag with every control the CPU has (default: WP alone
+    // for the large leaves).
+    const bool big = size != am::PageSize::k4K;
+    am::Space leaf = base_space(size);
+    leaf.vary_smep = caps.smep && (full || !big);
+    leaf.vary_smap = caps.smap && (full || !big);
+    leaf.vary_ac = caps.smap && (full || !big);
+    leaf.upper_single = false;
+    // Each upper flag alone (default), or with every leaf flag.
+    am::Space upper = base_space(size);
+    if (!full) upper.leaf_bits = 0;
+    // Every R/W, U/S, XD triple of every upper entry at once; exhaustive:
+    // with the leaf's too, and SMEP/SMAP.
+    am::Space cross = base_space(size);
+    cross.upper_single = false;
+    cross.upper_cross = true;
+    cross.leaf_bits = full ? am::leafbit::RW | am::leafbit::US | am::leafbit::NX : 0;
+    cross.vary_smep = full && caps.smep;
+    cross.vary_smap = full && caps.smap;
+    // The key rules, with the leaf flags that decide them (every leaf
+    // flag, and SMAP/AC, when exhaustive).
+    am::Space keys = base_space(size);
+    keys.pke = caps.pku;
+    keys.pks = caps.pks;
+    keys.upper_single = false;
+    keys.leaf_bits = full ? am::leafbit::kAll : am::leafbit::RW | am::leafbit::US;
+    keys.vary_smap = full && caps.smap;
+    keys.vary_ac = full && caps.smap;
+
+    if (size == am::PageSize::k4K && !upper_only) {
+      implicit_smap_checks(t);
+      if (caps.nxe) nxe0_checks(t);
+    }
+    const Group groups[] = {{"leaf", leaf}, {"upper", upper}, {"cross", cross}, {"keys", keys}};
+    for (const Group& g : groups) {
+      if (upper_only && &g != &groups[1]) continue;
+      if (&g == &groups[3] && !caps.pku && !caps.pks) continue;
+      if (!full && &g == &groups[2] && size != am::PageSize::k4K) continue;
+      run_space(t, g, full, total);
+    }
+    // EFER.NXE=0 (a CPU without NX runs every group that way already):
+    // every leaf flag with WP, and each upper flag alone, XD included;
+    // supervisor reads, writes and fetches.
+    if (caps.nxe) {
+      am::Space nx_leaf = base_space(size);
+      nx_leaf.nxe = false;
+      nx_leaf.implicit = false;
+      nx_leaf.upper_single = false;
+      am::Space nx_upper = base_space(size);
+      nx_upper.nxe = false;
+      nx_upper.implicit = false;
+      nx_upper.leaf_bits = full ? am::leafbit::kAll : 0;
+      const Group nx_groups[] = {{"NXE=0 leaf", nx_leaf}, {"NXE=0 upper", nx_upper}};
+      for (const Group& g : nx_groups)
+        if (!upper_only || &g == &nx_groups[1]) run_space(t, g, full, total);
+    }
+    drop_target(t);
+  }
+}
+
+// ---- the 5-level pass ----
+// CR4.LA57 can change only with paging off (SDM vol.3 §4.1.1; a MOV to CR4
+// that changes it in IA-32e mode raises #GP), so the pass leaves long mode
+// through the mode-switch trampoline (cpu/modeswitch.h), which loads a
+// 5-level copy of every translation of the live table, runs the
+// upper-level groups at 5 levels under a PML5 slot of their own (each
+// flag of the PML5E among them), and comes back to a 4-level copy the
+// same way. The copy is the one x86/la57.cc makes: every leaf mapped at
+// the same address, with the same frame and attributes, tables below
+// 4 GiB (CR3 is loaded in 32-bit mode).
+constexpr uint64_t kAddrMask = 0x000ffffffffff000ull;  // entry bits 51:12
+
+PhysAddr alloc_low_table(void*) {
+  mem::PageResult r = mem::alloc_pages(1, kPageSize, mem::kBelow4G);
+  if (!r.ok()) return PhysAddr(~0ull);
+  memset(reinterpret_cast<void*>(r.pa.value), 0, kPageSize);
+  return r.pa;
+}
+uint64_t* identity_table(void*, PhysAddr pa) { return reinterpret_cast<uint64_t*>(pa.value); }
+
+paging::PageMemory low_memory() {
+  paging::PageMemory pm{};
+  pm.alloc_table = alloc_low_table;
+  pm.table = identity_table;
+  pm.max_page = caps.page1g ? kGiB : kLargePageSize;
+  return pm;
+}
+
+uint64_t sign_extend(uint64_t va, int bits) {
+  const unsigned sh = 64 - bits;
+  return uint64_t(int64_t(va << sh) >> sh);
+}
+
+struct Copier {
+  const paging::PageTable& from;
+  paging::PageTable& to;
+  uint64_t leaves = 0;
+  bool ok = true;
+
+  void walk(const uint64_t* table, int level, uint64_t va_base) {
+    for (unsigned i = 0; i < 512 && ok; ++i) {
+      const uint64_t e = table[i];
+      if (!(e & pte::P)) continue;
+      const unsigned shift = 12 + 9 * (level - 1);
+      const uint64_t va = sign_extend(va_base | uint64_t(i) << shift, 12 + 9 * from.levels());
+      const bool leaf = level == 1 || (level <= 3 && (e & pte::PS));
+      if (!leaf) {
+        walk(reinterpret_cast<const uint64_t*>(e & kAddrMask), level - 1,
+             va_base | uint64_t(i) << shift);
+        continue;
+      }
+      if (to.levels() == 4 && sign_extend(va, 48) != va) continue;
+      paging::Translation t;
+      if (!from.lookup(VirtAddr(va), &t)) {
+        ok = false;
+        return;
+      }
+      const uint64_t size = 1ull << shift;
+      if (to.map(VirtAddr(va), PhysAddr(t.pa.value & ~(size - 1)), size, t.attr, size) !=
+          paging::MapStatus::ok)
+        ok = false;
+      ++leaves;
+    }
+  }
+};
+
+bool switch_to(int levels) {
+  const paging::PageTable live = paging::live();
+  paging::PageTable copy(low_memory(), PhysAddr(0), levels);
+  if (!paging::PageTable::create(low_memory(), levels, &copy)) {
+    report_fail("no root for a %d-level copy of the page tables", levels);
+    return false;
+  }
+  Copier c{live, copy};
+  c.walk(reinterpret_cast<const uint64_t*>(live.root().value), live.levels(), 0);
+  if (!c.ok) {
+    report_fail("building a %d-level copy of the page tables", levels);
+    return false;
+  }
+  modeswitch::change_paging(copy.root().value, levels == 5);
+  const bool la57 = cpu::read_cr4() & cpu::cr4::LA57;
+  report(paging::levels() == levels && la57 == (levels == 5),
+         "switched to %d-level paging (CR4.LA57=%d, %lu leaves copied)", paging::levels(), la57,
+         c.leaves);
+  return paging::levels() == levels;
+}
+
+void five_level_pass(bool full, uint64_t* total) {
+  ReportPrefix p("5-level");
+  if (caps.levels == 5) {
+    report_info("the firmware handed over with 5-level paging: every group above ran at 5 levels");
+    return;
+  }
+  if (!cpu::has(cpu::feature::kLa57)) {
+    report_skip("upper-level combinations at 5 levels: %s is clear", cpu::feature::kLa57.name);
+    return;
+  }
+  if (const char* why = modeswitch::unavailable()) {
+    report_skip("upper-level combinations at 5 levels: the mode-switch trampoline: %s", why);
+    return;
+  }
+  modeswitch::init();
+  restore_controls();
+  if (!switch_to(5)) return;
+  // The controls are applied relative to CR4 as it is now, LA57 included.
+  const Saved four = saved;
+  saved.cr0 = cpu::read_cr0();
+  saved.cr4 = cpu::read_cr4();
+  caps.levels = 5;
+  uint64_t* top[5];
+  if (paging::walk(VirtAddr(kBase5Level), top) != 0) {
+    report_fail("the 5-level test slot 0x%lx is in use", kBase5Level);
+  } else {
+    run_sizes(kBase5Level, full, true, total);
+  }
+  restore_controls();
+  caps.levels = 4;
+  saved = four;
+  (void)switch_to(4);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -807,72 +1007,8 @@ int main(int argc, char** argv) {
 
   uint64_t total = 0;
   const uint64_t start = now_ms();
-  constexpr am::PageSize kSizes[] = {am::PageSize::k4K, am::PageSize::k2M, am::PageSize::k1G};
-  for (am::PageSize size : kSizes) {
-    ReportPrefix p(am::page_size_str(size));
-    if (size == am::PageSize::k1G && !caps.page1g) {
-      report_skip("1 GiB pages: %s is clear", f::kPage1gb.name);
-      continue;
-    }
-    Target t;
-    if (!make_target(size, slot, &t)) continue;
-
-    // Every leaf flag with every control the CPU has (default: WP alone
-    // for the large leaves).
-    const bool big = size != am::PageSize::k4K;
-    am::Space leaf = base_space(size);
-    leaf.vary_smep = caps.smep && (full || !big);
-    leaf.vary_smap = caps.smap && (full || !big);
-    leaf.vary_ac = caps.smap && (full || !big);
-    leaf.upper_single = false;
-    // Each upper flag alone (default), or with every leaf flag.
-    am::Space upper = base_space(size);
-    if (!full) upper.leaf_bits = 0;
-    // Every R/W, U/S, XD triple of every upper entry at once; exhaustive:
-    // with the leaf's too, and SMEP/SMAP.
-    am::Space cross = base_space(size);
-    cross.upper_single = false;
-    cross.upper_cross = true;
-    cross.leaf_bits = full ? am::leafbit::RW | am::leafbit::US | am::leafbit::NX : 0;
-    cross.vary_smep = full && caps.smep;
-    cross.vary_smap = full && caps.smap;
-    // The key rules, with the leaf flags that decide them (every leaf
-    // flag, and SMAP/AC, when exhaustive).
-    am::Space keys = base_space(size);
-    keys.pke = caps.pku;
-    keys.pks = caps.pks;
-    keys.upper_single = false;
-    keys.leaf_bits = full ? am::leafbit::kAll : am::leafbit::RW | am::leafbit::US;
-    keys.vary_smap = full && caps.smap;
-    keys.vary_ac = full && caps.smap;
-
-    if (size == am::PageSize::k4K) {
-      implicit_smap_checks(t);
-      if (caps.nxe) nxe0_checks(t);
-    }
-    const Group groups[] = {{"leaf", leaf}, {"upper", upper}, {"cross", cross}, {"keys", keys}};
-    for (const Group& g : groups) {
-      if (&g == &groups[3] && !caps.pku && !caps.pks) continue;
-      if (!full && &g == &groups[2] && size != am::PageSize::k4K) continue;
-      run_space(t, g, full, &total);
-    }
-    // EFER.NXE=0 (a CPU without NX runs every group that way already):
-    // every leaf flag with WP, and each upper flag alone, XD included;
-    // supervisor reads, writes and fetches.
-    if (caps.nxe) {
-      am::Space nx_leaf = base_space(size);
-      nx_leaf.nxe = false;
-      nx_leaf.implicit = false;
-      nx_leaf.upper_single = false;
-      am::Space nx_upper = base_space(size);
-      nx_upper.nxe = false;
-      nx_upper.implicit = false;
-      nx_upper.leaf_bits = full ? am::leafbit::kAll : 0;
-      const Group nx_groups[] = {{"NXE=0 leaf", nx_leaf}, {"NXE=0 upper", nx_upper}};
-      for (const Group& g : nx_groups) run_space(t, g, full, &total);
-    }
-    drop_target(t);
-  }
+  run_sizes(slot, full, false, &total);
+  five_level_pass(full, &total);
   restore_controls();
   desc::set_test_descriptor(kLdtSlot, saved_slots[0]);
   desc::set_test_descriptor(kLdtSlot + 1, saved_slots[1]);
