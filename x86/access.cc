@@ -13,14 +13,23 @@
 // PML5E when the firmware handed over with LA57), so every flag can be
 // flipped at every level without touching the rest of the address space;
 // one INVLPG after each change flushes the TLB and the paging-structure
-// caches (SDM vol.3 §4.10.4.1). Accesses at CPL3 run with SMEP, SMAP and
-// AC clear (run_user clears them, and the rules do not consult them for
-// user-mode accesses), so those controls pair with CPL0 accesses only.
-// Implicit writes and EFER.NXE=0 on a CPU with NX are in the model (and
-// its host tests) but not run here: the CPU sets a descriptor's accessed
-// flag only after reading it, and the framework's own tables need NXE.
-// Features the CPU lacks (SMEP, SMAP, PKU, PKS, 1 GiB pages) are SKIPs
-// naming their CPUID bit. One check per access kind and group says how
+// caches (SDM vol.3 §4.10.4.1). Explicit accesses at CPL3 run with SMEP,
+// SMAP and AC clear (run_user clears them, and the rules do not consult
+// them for user-mode accesses), so those controls pair with CPL0 accesses
+// only. Implicit reads from CPL3 run on a stub page of their own with the
+// image left supervisor-only, so SMAP and AC are as the combination says
+// (SDM vol.3 §4.6.1: SMAP forbids implicit supervisor reads of user-mode
+// addresses whatever AC is); four of them are also named one by one.
+// EFER.NXE=0 on a CPU with NX (XD turns into a reserved bit) runs for
+// CPL0 reads, writes and fetches, every leaf flag and each upper flag, in
+// a window that touches no page the framework mapped XD (nxe0_access).
+// Implicit writes are in the model (and its host tests) but not run here:
+// the CPU sets a descriptor's accessed flag only after reading it.
+// When the firmware handed over with 4-level paging and the CPU has LA57,
+// the upper-level groups run again at 5 levels, after a switch through
+// the mode-switch trampoline (CR4.LA57 changes only with paging off), and
+// the test switches back. Features the CPU lacks (SMEP, SMAP, PKU, PKS,
+// 1 GiB pages, LA57) are SKIPs naming their CPUID bit. One check per access kind and group says how
 // many combinations agreed; a combination that disagrees prints itself in
 // words with the wanted and the seen outcome; combinations where QEMU's
 // TCG is known to differ from the SDM are counted apart, as XFAILs.
@@ -36,6 +45,8 @@
 #include "cpu/access_model.h"
 #include "cpu/desc.h"
 #include "cpu/exceptions.h"
+#include "cpu/modeswitch.h"
+#include "cpu/pagetable.h"
 #include "cpu/paging.h"
 #include "cpu/processor.h"
 #include "cpu/regs.h"
@@ -174,6 +185,150 @@ __attribute__((noinline)) void implicit_read(uint64_t) {
                : "memory");
 }
 
+// Implicit supervisor reads from CPL3, with SMAP and AC as the
+// combination says. run_user cannot do them: it makes the whole image
+// user-accessible and so clears SMEP and SMAP for the duration. Here the
+// image stays supervisor-only, and CPL3 runs a stub of its own on a page
+// of a top-level slot of its own (so no flag of the walk under test
+// touches it): MOV DS from EAX, the LDT selector, then UD2. The load
+// either faults, or completes and the UD2 ends the trip with a #UD at the
+// stub's second instruction. Either way the exception arrives on the TSS
+// RSP0 stack through the supervisor-only IDT and GDT, so SMAP does not
+// hinder the way back, and the fault catcher resumes at CPL0.
+constexpr uint8_t kStub[] = {0x8e, 0xd8, 0x0f, 0x0b};  // mov %eax, %ds; ud2
+constexpr uint64_t kStubUd2 = 2;                       // offset of the UD2
+uint64_t stub_va;
+uint64_t ud_rip;
+
+bool record_ud(ExceptionFrame* f) {
+  ud_rip = f->regs.rip;
+  return false;  // on to the fault catcher
+}
+
+[[noreturn]] __attribute__((noinline)) void enter_cpl3(uint64_t rip, uint64_t flags) {
+  // No user stack: the stub pushes nothing, and an exception from CPL3
+  // switches to RSP0.
+  asm volatile("pushq %[ss]\n\tpushq %[rsp]\n\tpushq %[fl]\n\tpushq %[cs]\n\tpushq %[rip]\n\t"
+               "iretq" ::[ss] "i"(uint64_t(desc::kUserDs)),
+               [rsp] "r"(rip + kPageSize), [fl] "r"(flags), [cs] "i"(uint64_t(desc::kUserCs)),
+               [rip] "r"(rip), "a"(uint32_t(kLdtSelector))
+               : "memory");
+  __builtin_unreachable();
+}
+
+ExInfo cpl3_implicit_read(bool ac) {
+  const uint64_t flags = cpu::read_rflags();
+  ScopedHandler h(uint8_t(Vec::UD), record_ud);
+  ud_rip = 0;
+  ExInfo ex = catch_fault([ac] {
+    enter_cpl3(stub_va, rflags::kFixed1 | (ac ? rflags::kAlignmentCheck : 0));
+  });
+  asm volatile("mov %0, %%ds\n\tmov %0, %%es" ::"r"(uint32_t(desc::kKernelDs)) : "memory");
+  cpu::write_rflags(flags);
+  if (ex == ExInfo(Vec::UD) && ud_rip == stub_va + kStubUd2) return ExInfo();
+  return ex;
+}
+
+// CPL0 accesses with EFER.NXE = 0 on a CPU that has NX. Then XD (bit 63)
+// is a reserved bit in every paging-structure entry (SDM vol.3 §4.5, the
+// tables' "Reserved (must be 0)" for bit 63 when NXE = 0, and §4.6.1:
+// instruction fetches are not restricted by XD; APM vol.2 §5.3.3,
+// §5.6.1), so every data page of the framework, all mapped XD, turns into
+// a reserved-bit fault. The access runs in a window that touches none of
+// them: interrupts off, on a window page of its own (a third top-level
+// slot, mapped without XD) that holds a stack, copies of the GDT's first
+// descriptors and an IDT whose only gate, #PF, leads to a handler that
+// stores the error code and CR2 on that page and resumes after the
+// access. The code runs from the image's text, which is mapped without
+// XD at every level, or it could not run at all. EFER.NXE comes back
+// before anything else is touched.
+//
+// The window page: results, descriptor-table registers, the GDT and IDT
+// copies, and the stack at its top.
+namespace win {
+constexpr unsigned kErr = 0, kCr2 = 8, kHit = 16, kResume = 24;
+constexpr unsigned kSavedGdtr = 32, kSavedIdtr = 48, kGdtr = 64, kIdtr = 80;
+constexpr unsigned kGdt = 256, kGdtBytes = 0x50;  // the selectors below the TSSs
+constexpr unsigned kIdt = 512, kIdtGates = 15;    // vectors 0-14; only #PF present
+}  // namespace win
+static_assert(win::kGdtBytes <= desc::kTssBase);
+uint8_t* window;  // through its own mapping
+
+extern "C" void access_nxe0_pf();
+// #PF in the window: error code, CR2 and "hit" to the window page (found
+// from RSP, which lies in it), then on at the resume address.
+asm(".pushsection .text\n"
+    ".balign 16\n"
+    "access_nxe0_pf:\n\t"
+    "push %rax\n\t"
+    "push %rdx\n\t"
+    "mov %rsp, %rax\n\t"
+    "and $~0xfff, %rax\n\t"
+    "mov 16(%rsp), %rdx\n\t"
+    "mov %rdx, 0(%rax)\n\t"
+    "mov %cr2, %rdx\n\t"
+    "mov %rdx, 8(%rax)\n\t"
+    "movq $1, 16(%rax)\n\t"
+    "mov 24(%rax), %rdx\n\t"
+    "mov %rdx, 24(%rsp)\n\t"
+    "pop %rdx\n\t"
+    "pop %rax\n\t"
+    "add $8, %rsp\n\t"
+    "iretq\n"
+    ".popsection");
+
+void prepare_window() {
+  desc::DescriptorPointer gdtr;
+  asm volatile("sgdt %0" : "=m"(gdtr));
+  memcpy(window + win::kGdt, reinterpret_cast<const void*>(gdtr.base), win::kGdtBytes);
+  const desc::DescriptorPointer g{uint16_t(win::kGdtBytes - 1),
+                                  reinterpret_cast<uint64_t>(window + win::kGdt)};
+  memcpy(window + win::kGdtr, &g, sizeof g);
+  // An interrupt gate (type 0xE, present, DPL0) to the handler (SDM vol.3
+  // §6.14.1, figure 6-8).
+  const uint64_t h = reinterpret_cast<uint64_t>(&access_nxe0_pf);
+  uint64_t gate[2] = {(h & 0xffff) | uint64_t(desc::kKernelCs) << 16 | 0x8eull << 40 |
+                          (h >> 16 & 0xffff) << 48,
+                      h >> 32};
+  memset(window + win::kIdt, 0, 16 * win::kIdtGates);
+  memcpy(window + win::kIdt + 16 * uint8_t(Vec::PF), gate, sizeof gate);
+  const desc::DescriptorPointer i{uint16_t(16 * win::kIdtGates - 1),
+                                  reinterpret_cast<uint64_t>(window + win::kIdt)};
+  memcpy(window + win::kIdtr, &i, sizeof i);
+}
+
+Seen nxe0_access(uint64_t va, am::Op op) {
+  const uint64_t flags = cpu::read_rflags();
+  cpu::cli();
+  asm volatile(
+      "lea 9f(%%rip), %%rax\n\tmov %%rax, %c[resume](%[w])\n\tmovq $0, %c[hit](%[w])\n\t"
+      "sgdt %c[sgdtr](%[w])\n\tsidt %c[sidtr](%[w])\n\t"
+      "lgdt %c[gdtr](%[w])\n\tlidt %c[idtr](%[w])\n\t"
+      "mov %%rsp, %%r9\n\tlea 4096(%[w]), %%rsp\n\t"
+      "mov %[efer], %%ecx\n\trdmsr\n\tbtr %[nxe], %%eax\n\twrmsr\n\t"
+      "invlpg (%[va])\n\t"
+      "cmp $1, %[op]\n\tje 2f\n\tja 3f\n\t"
+      "mov (%[va]), %%rax\n\tjmp 9f\n"
+      "2:\n\tmov %[pat], (%[va])\n\tjmp 9f\n"
+      "3:\n\tcall *%[va]\n"
+      "9:\n\tmov %[efer], %%ecx\n\trdmsr\n\tbts %[nxe], %%eax\n\twrmsr\n\t"
+      "mov %%r9, %%rsp\n\t"
+      "lgdt %c[sgdtr](%[w])\n\tlidt %c[sidtr](%[w])"
+      :
+      : [w] "r"(window), [va] "r"(va), [op] "r"(uint32_t(op)), [pat] "r"(kPattern),
+        [efer] "i"(cpu::kMsrEfer), [nxe] "i"(__builtin_ctzll(cpu::efer::NXE)),
+        [resume] "i"(win::kResume), [hit] "i"(win::kHit), [sgdtr] "i"(win::kSavedGdtr),
+        [sidtr] "i"(win::kSavedIdtr), [gdtr] "i"(win::kGdtr), [idtr] "i"(win::kIdtr)
+      : "rax", "rcx", "rdx", "r9", "memory", "cc");
+  cpu::write_rflags(flags);
+  Seen s;
+  uint64_t v[3];
+  memcpy(v, window, sizeof v);
+  if (v[2]) s.ex = ExInfo(Vec::PF, uint32_t(v[0]));
+  s.cr2 = v[2] ? v[1] : 0;
+  return s;
+}
+
 uint64_t access_address(const Target& t, const am::Access& a) {
   if (a.mode == am::Mode::implicit_supervisor) return t.va + kLdtOffset;
   return a.op == am::Op::fetch ? t.va : t.va + kDataOffset;
@@ -184,16 +339,13 @@ Seen perform(const Target& t, const am::Combination& c, bool cpl3) {
   const uint64_t va = access_address(t, c.access);
   Seen s;
   cpu::write_cr2(0);
-  if (cpl3) {
-    // The null selector after it: DS may be null at CPL3 in 64-bit mode.
-    UserResult r = run_user([] {
-      asm volatile("mov %0, %%ds\n"
-                   "mov %1, %%ds" ::"r"(uint32_t(kLdtSelector)),
-                   "r"(0u)
-                   : "memory");
-    });
-    s.ex = r.ex;
-    s.cr2 = r.cr2;
+  if (!c.controls.nxe && caps.nxe) {
+    const Seen w = nxe0_access(va, c.access.op);
+    s.ex = w.ex;
+    s.cr2 = w.cr2;
+  } else if (cpl3) {
+    s.ex = cpl3_implicit_read(c.controls.ac);
+    s.cr2 = cpu::read_cr2();
   } else if (c.access.mode == am::Mode::user) {
     UserResult r;
     switch (c.access.op) {
@@ -237,6 +389,7 @@ struct Deviation {
   // The outcome TCG gives instead of `want`; returns false when this
   // difference does not change the outcome of the combination.
   bool (*predict)(const am::Combination& c, am::Outcome* want);
+  bool cpl0_only = false;  // QEMU gets the same access right from CPL3
 };
 
 // SDM vol.3 §4.7: RSVD is reported only together with P. QEMU builds the
@@ -265,7 +418,8 @@ bool pks_user_no_pk(const am::Combination& c, am::Outcome* o) {
 // SDM vol.3 §4.6.1: with CR4.SMAP = 1, implicit supervisor accesses may
 // not read user-mode addresses, whatever EFLAGS.AC says. QEMU picks the
 // SMAP-free MMU index for implicit accesses at CPL < 3 when AC = 1
-// (cpu_mmu_index_kernel), as it does for explicit ones.
+// (cpu_mmu_index_kernel), as it does for explicit ones; at CPL3 it keeps
+// the SMAP check.
 bool implicit_smap_ac(const am::Combination& c, am::Outcome* o) {
   if (c.access.mode != am::Mode::implicit_supervisor || !c.controls.smap || !c.controls.ac)
     return false;
@@ -278,7 +432,8 @@ bool implicit_smap_ac(const am::Combination& c, am::Outcome* o) {
 }
 
 constexpr Deviation kDeviations[] = {
-    {"implicit supervisor accesses with EFLAGS.AC=1 skip the SMAP check", implicit_smap_ac},
+    {"implicit supervisor accesses at CPL0 with EFLAGS.AC=1 skip the SMAP check",
+     implicit_smap_ac, true},
     {"a reserved-bit #PF leaves the P bit of the error code clear", rsvd_without_p},
     {"a user-mode access to a supervisor-mode page keyed off by IA32_PKRS reports no PK",
      pks_user_no_pk},
@@ -339,13 +494,18 @@ bool compare(const Target& t, const am::Combination& c, const am::Outcome& want,
   return true;
 }
 
-// Runs one combination on target t and counts it.
-void run_one(const Target& t, const am::Combination& c, bool cpl3, Tally& tally) {
+// Sets the walk and the controls of a combination and performs it.
+Seen set_and_perform(const Target& t, const am::Combination& c, bool cpl3) {
   for (int i = 0; i < t.count; ++i)
     *t.entry[i] = compose(t.base[i], c.walk.entry[i], i == t.count - 1, c.walk.pkey);
   cpu::invlpg(reinterpret_cast<const void*>(t.va));
   apply_controls(c.controls);
-  const Seen s = perform(t, c, cpl3);
+  return perform(t, c, cpl3);
+}
+
+// Runs one combination on target t and counts it.
+void run_one(const Target& t, const am::Combination& c, bool cpl3, Tally& tally) {
+  const Seen s = set_and_perform(t, c, cpl3);
   const am::Outcome want = am::evaluate(c.walk, c.controls, c.access);
   ++tally.ran;
 
@@ -353,6 +513,7 @@ void run_one(const Target& t, const am::Combination& c, bool cpl3, Tally& tally)
   const bool agrees = compare(t, c, want, s, line, sizeof line);
   for (unsigned d = 0; d < kDeviationCount; ++d) {
     am::Outcome tcg = want;
+    if (cpl3 && kDeviations[d].cpl0_only) continue;
     if (!kDeviations[d].predict(c, &tcg) || !deviation_applies(d)) continue;
     char other[128];
     if (agrees) {
@@ -380,6 +541,8 @@ bool runnable(const am::Combination& c) {
     return false;
   if (c.access.mode == am::Mode::implicit_supervisor && c.access.op != am::Op::read)
     return false;
+  // EFER.NXE = 0 on a CPU with NX: explicit CPL0 accesses in the window.
+  if (!c.controls.nxe && caps.nxe && c.access.mode != am::Mode::supervisor) return false;
   return true;
 }
 
@@ -407,10 +570,9 @@ void run_space(const Target& t, const Group& grp, bool progress, uint64_t* total
     if (!runnable(c)) continue;
     const unsigned k = unsigned(c.access.mode) * 3 + unsigned(c.access.op);
     run_one(t, c, false, per[k]);
-    // The same implicit read from CPL3, where run_user's SMEP=SMAP=AC=0
-    // is what the combination says.
-    if (c.access.mode == am::Mode::implicit_supervisor && !c.controls.smep &&
-        !c.controls.smap && !c.controls.ac)
+    // The same implicit read from CPL3, with the combination's SMAP and
+    // AC (SMEP says nothing about data reads: once, with SMEP clear).
+    if (c.access.mode == am::Mode::implicit_supervisor && !c.controls.smep)
       run_one(t, c, true, per[kImplicitCpl3]);
   }
   restore_controls();
@@ -439,6 +601,73 @@ void run_space(const Target& t, const Group& grp, bool progress, uint64_t* total
   *total += ran;
   if (progress)
     report_info("%lu combinations in %lu ms (%lu so far)", ran, now_ms() - start, *total);
+}
+
+// The SMAP rule for implicit accesses, one line per case (SDM vol.3
+// §4.6.1: with CR4.SMAP = 1, implicit supervisor-mode accesses may not
+// read user-mode addresses, whatever EFLAGS.AC says): from CPL3, MOV DS
+// with an LDT selector reads the descriptor from an LDT on a user page,
+// with SMAP 0 and 1 and AC 0 and 1. The matrix runs these among its CPL3
+// implicit reads; here each is named, with its outcome.
+void implicit_smap_checks(const Target& t) {
+  ReportPrefix p("CPL3 descriptor read from a user page");
+  for (int smap = 0; smap < 2; ++smap) {
+    if (smap && !caps.smap) {
+      report_skip("SMAP=1: %s is clear", cpu::feature::kSmap.name);
+      break;
+    }
+    for (int ac = 0; ac < 2; ++ac) {
+      am::Combination c;
+      c.walk.levels = caps.levels;
+      c.walk.size = t.size;
+      c.controls.nxe = caps.nxe;
+      c.controls.smap = smap;
+      c.controls.ac = ac;
+      c.access = {am::Op::read, am::Mode::implicit_supervisor};
+      const Seen s = set_and_perform(t, c, true);
+      const am::Outcome want = am::evaluate(c.walk, c.controls, c.access);
+      char line[128], w[32], g[32];
+      const bool ok = compare(t, c, want, s, line, sizeof line);
+      report(ok, "SMAP=%d AC=%d: want %s, got %s (CR2 0x%lx, the LDT entry at 0x%lx)%s%s", smap,
+             ac, am::outcome_str(w, sizeof w, want), exinfo_str(s.ex, g, sizeof g), s.cr2,
+             access_address(t, c.access), ok ? "" : ": ", ok ? "" : line);
+    }
+  }
+  restore_controls();
+}
+
+// EFER.NXE = 0 one line per case: a read, a write and a fetch with XD set
+// in the leaf and in the root entry (reserved-bit faults, SDM vol.3 §4.5
+// and §4.7), and a fetch with XD clear (no fault: nothing else restricts
+// it). The matrix runs these among its NXE=0 groups; here each is named.
+void nxe0_checks(const Target& t) {
+  ReportPrefix p("NXE=0");
+  unsigned rsvd_dev = 0;
+  while (kDeviations[rsvd_dev].predict != rsvd_without_p) ++rsvd_dev;
+  constexpr am::Op kOps[] = {am::Op::read, am::Op::write, am::Op::fetch};
+  for (int where = 0; where < 3; ++where) {
+    for (am::Op op : kOps) {
+      if (where == 2 && op != am::Op::fetch) continue;
+      am::Combination c;
+      c.walk.levels = caps.levels;
+      c.walk.size = t.size;
+      c.controls.nxe = false;
+      c.access = {op, am::Mode::supervisor};
+      if (where == 0) c.walk.leaf().nx = true;
+      if (where == 1) c.walk.entry[0].nx = true;
+      const Seen s = set_and_perform(t, c, false);
+      const am::Outcome want = am::evaluate(c.walk, c.controls, c.access);
+      am::Outcome tcg = want;
+      const bool deviates = kDeviations[rsvd_dev].predict(c, &tcg) && deviation_applies(rsvd_dev);
+      char line[128], w[32], g[32];
+      const bool ok = compare(t, c, want, s, line, sizeof line);
+      report_xfail(deviates, ok, "supervisor %s, XD=%s: want %s, got %s (CR2 0x%lx)",
+                   am::op_str(op), where == 0 ? "1 in the leaf" : where == 1 ? "1 in the root entry"
+                                                                         : "0 everywhere",
+                   am::outcome_str(w, sizeof w, want), exinfo_str(s.ex, g, sizeof g), s.cr2);
+    }
+  }
+  restore_controls();
 }
 
 // The frame the walks under test lead to: a RET at offset 0 for fetches,
@@ -500,57 +729,10 @@ am::Space base_space(am::PageSize size) {
   return s;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  const bool full = argc > 1 && strcmp(argv[1], "full") == 0;
-  if (argc > 1 && !full) report_abort("unknown argument '%s' (want none or 'full')", argv[1]);
-
+// Every page size on walks under `slot`; `upper_only`: the groups that
+// vary the upper entries alone (the 5-level pass).
+void run_sizes(uint64_t slot, bool full, bool upper_only, uint64_t* total) {
   namespace f = cpu::feature;
-  caps.smep = cpu::has(f::kSmep);
-  caps.smap = cpu::has(f::kSmap);
-  caps.pku = cpu::has(f::kPku);
-  caps.pks = cpu::has(f::kPks);
-  caps.page1g = cpu::has(f::kPage1gb);
-  caps.nxe = cpu::rdmsr(cpu::kMsrEfer) & cpu::efer::NXE;
-  caps.maxphyaddr = cpu::maxphyaddr();
-  caps.levels = paging::levels();
-  saved = {cpu::read_cr0(), cpu::read_cr4(), caps.pks ? cpu::rdmsr(cpu::kMsrPkrs) : 0, 0};
-  pkrs_now = saved.pkrs;
-  if (caps.pku) {
-    cpu::write_cr4(saved.cr4 | cpu::cr4::PKE);
-    saved.pkru = cpu::rdpkru();
-    cpu::write_cr4(saved.cr4);
-  }
-  report_info("%d-level paging, MAXPHYADDR %u, EFER.NXE=%d", caps.levels, caps.maxphyaddr,
-              caps.nxe);
-
-  if (!caps.smep) report_skip("SMEP combinations: %s is clear", f::kSmep.name);
-  if (!caps.smap) report_skip("SMAP and AC combinations: %s is clear", f::kSmap.name);
-  if (!caps.pku) report_skip("PKE/PKRU combinations: %s is clear", f::kPku.name);
-  if (!caps.pks) report_skip("PKS/IA32_PKRS combinations: %s is clear", f::kPks.name);
-  if (!caps.nxe) report_skip("XD combinations with EFER.NXE=1: %s is clear", f::kNx.name);
-  if (!rsvd_bit()) report_skip("reserved-bit combinations: MAXPHYADDR is 52");
-
-  const uint64_t slot = caps.levels == 5 ? kBase5Level : kBase4Level;
-  {
-    uint64_t* top[5];
-    if (paging::walk(VirtAddr(slot), top) != 0) report_abort("the test slot 0x%lx is in use", slot);
-  }
-  mem::PageResult fr = mem::alloc_pages(1);
-  if (!fr.ok()) report_abort("no test frame: %s", mem::alloc_error_str(fr.error));
-  test_frame = fr.pa;
-  auto* frame = reinterpret_cast<uint8_t*>(test_frame.value);
-  memset(frame, 0, kPageSize);
-  frame[0] = kRet;
-  const uint64_t ldt_desc = desc::kDescFlatData | desc::kDescDpl3;
-  memcpy(frame + kLdtOffset, &ldt_desc, sizeof ldt_desc);
-  asm volatile("sldt %0" : "=r"(saved_ldtr));
-  const uint64_t saved_slots[2] = {desc::test_descriptor(kLdtSlot),
-                                   desc::test_descriptor(kLdtSlot + 1)};
-
-  uint64_t total = 0;
-  const uint64_t start = now_ms();
   constexpr am::PageSize kSizes[] = {am::PageSize::k4K, am::PageSize::k2M, am::PageSize::k1G};
   for (am::PageSize size : kSizes) {
     ReportPrefix p(am::page_size_str(size));
@@ -590,14 +772,243 @@ int main(int argc, char** argv) {
     keys.vary_smap = full && caps.smap;
     keys.vary_ac = full && caps.smap;
 
+    if (size == am::PageSize::k4K && !upper_only) {
+      implicit_smap_checks(t);
+      if (caps.nxe) nxe0_checks(t);
+    }
     const Group groups[] = {{"leaf", leaf}, {"upper", upper}, {"cross", cross}, {"keys", keys}};
     for (const Group& g : groups) {
+      if (upper_only && &g != &groups[1]) continue;
       if (&g == &groups[3] && !caps.pku && !caps.pks) continue;
       if (!full && &g == &groups[2] && size != am::PageSize::k4K) continue;
-      run_space(t, g, full, &total);
+      run_space(t, g, full, total);
+    }
+    // EFER.NXE=0 (a CPU without NX runs every group that way already):
+    // every leaf flag with WP, and each upper flag alone, XD included;
+    // supervisor reads, writes and fetches.
+    if (caps.nxe) {
+      am::Space nx_leaf = base_space(size);
+      nx_leaf.nxe = false;
+      nx_leaf.implicit = false;
+      nx_leaf.upper_single = false;
+      am::Space nx_upper = base_space(size);
+      nx_upper.nxe = false;
+      nx_upper.implicit = false;
+      nx_upper.leaf_bits = full ? am::leafbit::kAll : 0;
+      const Group nx_groups[] = {{"NXE=0 leaf", nx_leaf}, {"NXE=0 upper", nx_upper}};
+      for (const Group& g : nx_groups)
+        if (!upper_only || &g == &nx_groups[1]) run_space(t, g, full, total);
     }
     drop_target(t);
   }
+}
+
+// ---- the 5-level pass ----
+// CR4.LA57 can change only with paging off (SDM vol.3 §4.1.1; a MOV to CR4
+// that changes it in IA-32e mode raises #GP), so the pass leaves long mode
+// through the mode-switch trampoline (cpu/modeswitch.h), which loads a
+// 5-level copy of every translation of the live table, runs the
+// upper-level groups at 5 levels under a PML5 slot of their own (each
+// flag of the PML5E among them), and comes back to a 4-level copy the
+// same way. The copy is the one x86/la57.cc makes: every leaf mapped at
+// the same address, with the same frame and attributes, tables below
+// 4 GiB (CR3 is loaded in 32-bit mode).
+constexpr uint64_t kAddrMask = 0x000ffffffffff000ull;  // entry bits 51:12
+
+PhysAddr alloc_low_table(void*) {
+  mem::PageResult r = mem::alloc_pages(1, kPageSize, mem::kBelow4G);
+  if (!r.ok()) return PhysAddr(~0ull);
+  memset(reinterpret_cast<void*>(r.pa.value), 0, kPageSize);
+  return r.pa;
+}
+uint64_t* identity_table(void*, PhysAddr pa) { return reinterpret_cast<uint64_t*>(pa.value); }
+
+paging::PageMemory low_memory() {
+  paging::PageMemory pm{};
+  pm.alloc_table = alloc_low_table;
+  pm.table = identity_table;
+  pm.max_page = caps.page1g ? kGiB : kLargePageSize;
+  return pm;
+}
+
+uint64_t sign_extend(uint64_t va, int bits) {
+  const unsigned sh = 64 - bits;
+  return uint64_t(int64_t(va << sh) >> sh);
+}
+
+struct Copier {
+  const paging::PageTable& from;
+  paging::PageTable& to;
+  uint64_t leaves = 0;
+  bool ok = true;
+
+  void walk(const uint64_t* table, int level, uint64_t va_base) {
+    for (unsigned i = 0; i < 512 && ok; ++i) {
+      const uint64_t e = table[i];
+      if (!(e & pte::P)) continue;
+      const unsigned shift = 12 + 9 * (level - 1);
+      const uint64_t va = sign_extend(va_base | uint64_t(i) << shift, 12 + 9 * from.levels());
+      const bool leaf = level == 1 || (level <= 3 && (e & pte::PS));
+      if (!leaf) {
+        walk(reinterpret_cast<const uint64_t*>(e & kAddrMask), level - 1,
+             va_base | uint64_t(i) << shift);
+        continue;
+      }
+      if (to.levels() == 4 && sign_extend(va, 48) != va) continue;
+      paging::Translation t;
+      if (!from.lookup(VirtAddr(va), &t)) {
+        ok = false;
+        return;
+      }
+      const uint64_t size = 1ull << shift;
+      if (to.map(VirtAddr(va), PhysAddr(t.pa.value & ~(size - 1)), size, t.attr, size) !=
+          paging::MapStatus::ok)
+        ok = false;
+      ++leaves;
+    }
+  }
+};
+
+bool switch_to(int levels) {
+  const paging::PageTable live = paging::live();
+  paging::PageTable copy(low_memory(), PhysAddr(0), levels);
+  if (!paging::PageTable::create(low_memory(), levels, &copy)) {
+    report_fail("no root for a %d-level copy of the page tables", levels);
+    return false;
+  }
+  Copier c{live, copy};
+  c.walk(reinterpret_cast<const uint64_t*>(live.root().value), live.levels(), 0);
+  if (!c.ok) {
+    report_fail("building a %d-level copy of the page tables", levels);
+    return false;
+  }
+  modeswitch::change_paging(copy.root().value, levels == 5);
+  const bool la57 = cpu::read_cr4() & cpu::cr4::LA57;
+  report(paging::levels() == levels && la57 == (levels == 5),
+         "switched to %d-level paging (CR4.LA57=%d, %lu leaves copied)", paging::levels(), la57,
+         c.leaves);
+  return paging::levels() == levels;
+}
+
+void five_level_pass(bool full, uint64_t* total) {
+  ReportPrefix p("5-level");
+  if (caps.levels == 5) {
+    report_info("the firmware handed over with 5-level paging: every group above ran at 5 levels");
+    return;
+  }
+  if (!cpu::has(cpu::feature::kLa57)) {
+    report_skip("upper-level combinations at 5 levels: %s is clear", cpu::feature::kLa57.name);
+    return;
+  }
+  if (const char* why = modeswitch::unavailable()) {
+    report_skip("upper-level combinations at 5 levels: the mode-switch trampoline: %s", why);
+    return;
+  }
+  modeswitch::init();
+  restore_controls();
+  if (!switch_to(5)) return;
+  // The controls are applied relative to CR4 as it is now, LA57 included.
+  const Saved four = saved;
+  saved.cr0 = cpu::read_cr0();
+  saved.cr4 = cpu::read_cr4();
+  caps.levels = 5;
+  uint64_t* top[5];
+  if (paging::walk(VirtAddr(kBase5Level), top) != 0) {
+    report_fail("the 5-level test slot 0x%lx is in use", kBase5Level);
+  } else {
+    run_sizes(kBase5Level, full, true, total);
+  }
+  restore_controls();
+  caps.levels = 4;
+  saved = four;
+  (void)switch_to(4);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const bool full = argc > 1 && strcmp(argv[1], "full") == 0;
+  if (argc > 1 && !full) report_abort("unknown argument '%s' (want none or 'full')", argv[1]);
+
+  namespace f = cpu::feature;
+  caps.smep = cpu::has(f::kSmep);
+  caps.smap = cpu::has(f::kSmap);
+  caps.pku = cpu::has(f::kPku);
+  caps.pks = cpu::has(f::kPks);
+  caps.page1g = cpu::has(f::kPage1gb);
+  caps.nxe = cpu::rdmsr(cpu::kMsrEfer) & cpu::efer::NXE;
+  caps.maxphyaddr = cpu::maxphyaddr();
+  caps.levels = paging::levels();
+  saved = {cpu::read_cr0(), cpu::read_cr4(), caps.pks ? cpu::rdmsr(cpu::kMsrPkrs) : 0, 0};
+  pkrs_now = saved.pkrs;
+  if (caps.pku) {
+    cpu::write_cr4(saved.cr4 | cpu::cr4::PKE);
+    saved.pkru = cpu::rdpkru();
+    cpu::write_cr4(saved.cr4);
+  }
+  report_info("%d-level paging, MAXPHYADDR %u, EFER.NXE=%d", caps.levels, caps.maxphyaddr,
+              caps.nxe);
+
+  if (!caps.smep) report_skip("SMEP combinations: %s is clear", f::kSmep.name);
+  if (!caps.smap) report_skip("SMAP and AC combinations: %s is clear", f::kSmap.name);
+  if (!caps.pku) report_skip("PKE/PKRU combinations: %s is clear", f::kPku.name);
+  if (!caps.pks) report_skip("PKS/IA32_PKRS combinations: %s is clear", f::kPks.name);
+  if (!caps.nxe) report_skip("XD combinations with EFER.NXE=1: %s is clear", f::kNx.name);
+  if (!rsvd_bit()) report_skip("reserved-bit combinations: MAXPHYADDR is 52");
+
+  const uint64_t slot = caps.levels == 5 ? kBase5Level : kBase4Level;
+  {
+    uint64_t* top[5];
+    if (paging::walk(VirtAddr(slot), top) != 0) report_abort("the test slot 0x%lx is in use", slot);
+  }
+  {
+    // The CPL3 stub, in the next top-level slot.
+    const uint64_t stub_slot = slot + (caps.levels == 5 ? 1ull << 48 : 1ull << 39);
+    uint64_t* top[5];
+    if (paging::walk(VirtAddr(stub_slot), top) != 0)
+      report_abort("the stub slot 0x%lx is in use", stub_slot);
+    const mem::PageResult sp = mem::alloc_pages(1);
+    if (!sp.ok()) report_abort("no stub page: %s", mem::alloc_error_str(sp.error));
+    memset(reinterpret_cast<void*>(sp.pa.value), 0xcc, kPageSize);
+    memcpy(reinterpret_cast<void*>(sp.pa.value), kStub, sizeof kStub);
+    if (paging::MapStatus st = paging::map(VirtAddr(stub_slot), sp.pa, kPageSize,
+                                           paging::Attr{.write = false, .user = true, .nx = false});
+        st != paging::MapStatus::ok)
+      report_abort("mapping the CPL3 stub: %s", paging::map_status_str(st));
+    stub_va = stub_slot;
+  }
+  if (caps.nxe) {
+    // The EFER.NXE=0 window, in the slot after the stub's.
+    const uint64_t win_slot = slot + (caps.levels == 5 ? 2ull << 48 : 2ull << 39);
+    uint64_t* top[5];
+    if (paging::walk(VirtAddr(win_slot), top) != 0)
+      report_abort("the window slot 0x%lx is in use", win_slot);
+    const mem::PageResult wp = mem::alloc_pages(1);
+    if (!wp.ok()) report_abort("no window page: %s", mem::alloc_error_str(wp.error));
+    if (paging::MapStatus st = paging::map(VirtAddr(win_slot), wp.pa, kPageSize,
+                                           paging::Attr{.write = true, .nx = false});
+        st != paging::MapStatus::ok)
+      report_abort("mapping the NXE=0 window: %s", paging::map_status_str(st));
+    window = reinterpret_cast<uint8_t*>(win_slot);
+    memset(window, 0, kPageSize);
+    prepare_window();
+  }
+  mem::PageResult fr = mem::alloc_pages(1);
+  if (!fr.ok()) report_abort("no test frame: %s", mem::alloc_error_str(fr.error));
+  test_frame = fr.pa;
+  auto* frame = reinterpret_cast<uint8_t*>(test_frame.value);
+  memset(frame, 0, kPageSize);
+  frame[0] = kRet;
+  const uint64_t ldt_desc = desc::kDescFlatData | desc::kDescDpl3;
+  memcpy(frame + kLdtOffset, &ldt_desc, sizeof ldt_desc);
+  asm volatile("sldt %0" : "=r"(saved_ldtr));
+  const uint64_t saved_slots[2] = {desc::test_descriptor(kLdtSlot),
+                                   desc::test_descriptor(kLdtSlot + 1)};
+
+  uint64_t total = 0;
+  const uint64_t start = now_ms();
+  run_sizes(slot, full, false, &total);
+  five_level_pass(full, &total);
   restore_controls();
   desc::set_test_descriptor(kLdtSlot, saved_slots[0]);
   desc::set_test_descriptor(kLdtSlot + 1, saved_slots[1]);

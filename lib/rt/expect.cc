@@ -18,3 +18,8 @@ bool known_tcg_difference(const char* why) {
   if (tcg) report_info("known TCG difference: %s", why);
   return tcg;
 }
+
+bool known_qemu_device_difference(bool qemu_model, const char* why) {
+  if (qemu_model) report_info("known QEMU device-model difference: %s", why);
+  return qemu_model;
+}
