@@ -74,7 +74,7 @@ struct BootInfo {
   boot::MemRange mem[kMaxRanges];
   boot::MemStats mem_stats;
 
-  // argv (lib/efi/cmdline.h has the rules, for every entry).
+  // argv (lib/boot/cmdline.h has the rules, for every entry).
   int argc;
   char** argv;
 

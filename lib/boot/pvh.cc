@@ -8,12 +8,12 @@
 // reservation the EFI entry would get from AllocatePages is carved here
 // out of usable RAM. BootInfo::firmware stays null.
 #include "boot/chain.h"
+#include "boot/cmdline.h"
 #include "boot/entry.h"
 #include "boot/pvh.h"
 #include "cpu/addr.h"
 #include "cpu/modeswitch_layout.h"
 #include "cpu/processor.h"
-#include "efi/cmdline.h"
 #include "platform/detect.h"
 #include "rt/exit.h"
 #include "rt/string.h"
@@ -31,8 +31,6 @@ constexpr size_t kArgBufSize = 4096;
 constexpr int kMaxArgs = 64;
 constinit char arg_buf[kArgBufSize] = {};
 constinit char* arg_ptrs[kMaxArgs + 1] = {};
-// The command line as UCS-2, for the parser the EFI entry uses.
-constinit char16_t wide_cmdline[kArgBufSize] = {};
 
 // No console before phase 5. Under QEMU the message goes straight to
 // COM1's data port (the console's own UART set-up comes later); then the
@@ -75,28 +73,6 @@ boot::MemRange e820_at(const void* ctx, size_t i) {
     if (hi.value <= ~uint64_t{0} - kPageSize) hi = hi.align_up(kPageSize);
   }
   return boot::MemRange{lo, hi > lo ? hi - lo : 0, kind};
-}
-
-// UTF-8 (as far as it is well formed) to UCS-2; the rest becomes U+FFFD.
-size_t widen(const char* s, char16_t* out, size_t max) {
-  size_t n = 0;
-  const auto* p = reinterpret_cast<const unsigned char*>(s);
-  while (*p && n + 1 < max) {
-    uint32_t c = *p++;
-    int more = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
-    if (c >= 0x80 && c < 0xc0) c = 0xfffd;
-    if (more) c &= 0x3f >> more;
-    for (; more > 0; --more) {
-      if ((*p & 0xc0) != 0x80) {
-        c = 0xfffd;
-        break;
-      }
-      c = (c << 6) | (*p++ & 0x3f);
-    }
-    out[n++] = c > 0xffff ? u'\ufffd' : static_cast<char16_t>(c);
-  }
-  out[n] = 0;
-  return n;
 }
 
 bool checksum_ok(const uint8_t* p, size_t n) {
@@ -180,12 +156,12 @@ extern "C" void pvh_main(uint32_t start_info_pa) {
                    bi.image_size, boot::MemKind::loader))
     fail_early("memory map full while reserving the image");
 
-  // The command line, through the EFI entry's parser and argv[0] rule.
+  // The command line, through every entry's parser and argv[0] rule. The
+  // string is NUL-terminated; its bytes pass to argv as they are.
   const char* cmdline = si->cmdline_paddr ? reinterpret_cast<const char*>(si->cmdline_paddr) : "";
-  const size_t wide = widen(cmdline, wide_cmdline, kArgBufSize);
-  efi::Cmdline cl{};
-  if (efi::parse_load_options(wide_cmdline, wide * sizeof(char16_t), test_name, arg_buf,
-                              sizeof(arg_buf), arg_ptrs, kMaxArgs, &cl) != efi::CmdlineStatus::ok)
+  boot::Argv cl{};
+  if (boot::parse_cmdline(cmdline, ~size_t{0}, test_name, arg_buf, sizeof(arg_buf), arg_ptrs,
+                          kMaxArgs, &cl) != boot::ArgvStatus::ok)
     fail_early("command line rejected (at most 63 arguments, 4095 bytes)");
   bi.argc = cl.argc;
   bi.argv = cl.argv;

@@ -12,12 +12,13 @@
 #include "cpu/modeswitch_layout.h"
 #include "cpu/processor.h"
 #include "boot/chain.h"
+#include "boot/cmdline.h"
 #include "boot/entry.h"
-#include "efi/cmdline.h"
 #include "efi/efi.h"
 #include "efi/exit_boot.h"
 #include "efi/memmap.h"
 #include "efi/services.h"
+#include "efi/utf16.h"
 #include "elf/reloc.h"
 #include "platform/detect.h"
 #include "esp/runner_link.h"
@@ -33,6 +34,8 @@ constexpr size_t kArgBufSize = 4096;
 constexpr int kMaxArgs = 64;
 constinit char arg_buf[kArgBufSize] = {};
 constinit char* arg_ptrs[kMaxArgs + 1] = {};
+// LoadOptions as UTF-8, what boot::parse_cmdline reads.
+constinit char cmdline_utf8[kArgBufSize] = {};
 
 void con_out(efi::SystemTable* st, const char* s) {
   char16_t buf[128];
@@ -142,13 +145,17 @@ extern "C" efi::Status efi_main(efi::Handle image, efi::SystemTable* st) {
   info.image_base = reinterpret_cast<uint64_t>(li->image_base);
   info.image_size = li->image_size;
 
-  efi::Cmdline cl{};
-  efi::CmdlineStatus cs = efi::parse_load_options(li->load_options, li->load_options_size,
-                                                  test_name, arg_buf, sizeof(arg_buf), arg_ptrs,
-                                                  kMaxArgs, &cl);
-  if (cs != efi::CmdlineStatus::ok)
+  size_t cmdline_len = 0;
+  if (!efi::utf16_to_utf8(li->load_options, li->load_options_size, cmdline_utf8,
+                          sizeof(cmdline_utf8), &cmdline_len))
+    fail_early(st, "command line rejected: %s (at most %zu bytes of UTF-8)",
+               boot::argv_status_str(boot::ArgvStatus::too_long), sizeof(cmdline_utf8) - 1);
+  boot::Argv cl{};
+  boot::ArgvStatus cs = boot::parse_cmdline(cmdline_utf8, cmdline_len, test_name, arg_buf,
+                                            sizeof(arg_buf), arg_ptrs, kMaxArgs, &cl);
+  if (cs != boot::ArgvStatus::ok)
     fail_early(st, "command line rejected: %s (at most %d arguments, %zu bytes)",
-               efi::cmdline_status_str(cs), kMaxArgs - 1, sizeof(arg_buf) - 1);
+               boot::argv_status_str(cs), kMaxArgs - 1, sizeof(arg_buf) - 1);
   info.argc = cl.argc;
   info.argv = cl.argv;
   esp::note_runner_launch(st);

@@ -14,7 +14,7 @@
 // <timeout> is whole seconds (> 0). <image> is the path on the ESP with
 // backslashes (\efitest\x86\msr.efi). <cmdline> is the rest of the line,
 // verbatim: the LoadOptions text, image name first, exactly as scripts/run
-// passes it with -append (lib/efi/cmdline.h drops that first word into
+// passes it with -append (lib/boot/cmdline.h drops that first word into
 // argv[0]). Tests run in file order; the order is the test's index.
 #pragma once
 

@@ -1,7 +1,8 @@
 # Portable sources from lib/ that the host unit tests build and link.
 # One line per file; each owner adds its own.
 PORTABLE_SRCS += lib/elf/reloc.cc
-PORTABLE_SRCS += lib/efi/cmdline.cc
+PORTABLE_SRCS += lib/boot/cmdline.cc
+PORTABLE_SRCS += lib/efi/utf16.cc
 PORTABLE_SRCS += lib/efi/memmap.cc
 PORTABLE_SRCS += lib/boot/memmap.cc
 PORTABLE_SRCS += lib/efi/exit_boot.cc
