@@ -11,7 +11,7 @@
 #include "boot/chain.h"
 #include "boot/entry.h"
 #include "mem/memory.h"
-#include "rt/exit.h"
+#include "rt/report.h"
 
 extern "C" void (*__init_array_start[])(), (*__init_array_end[])();
 // The test's main, whatever signature it was declared with.

@@ -1,12 +1,9 @@
 #include "rt/exit.h"
 
-#include "cpu/processor.h"
 #include "boot/bootinfo.h"
 #include "boot/reset.h"
 #include "platform/transport.h"
 #include "esp/runner_link.h"
-#include "rt/console.h"
-#include "rt/report.h"
 
 namespace {
 // QEMU's isa-debug-exit, as scripts/run configures it.
@@ -32,18 +29,4 @@ void platform_exit(Verdict v) {
       boot::reset_without_firmware();
   }
   platform::terminate(static_cast<uint8_t>(debug_exit_value(v)));
-}
-
-bool require_qemu_device(const char* what) {
-  const BootInfo& bi = boot_info();
-  if (bi.on_qemu) return true;
-  report_skip("%s: needs a QEMU device, not on QEMU (hypervisor %s%s)", what,
-              cpu::hypervisor_str(bi.hypervisor), bi.fw_cfg_probed ? ", no fw_cfg signature" : "");
-  return false;
-}
-
-void exit(int code) {
-  int summary = report_summary();
-  Verdict v = worse(verdict_of_exit_code(code), verdict_of_exit_code(summary));
-  platform_exit(v);
 }

@@ -2,10 +2,12 @@
 
 #include <cstdarg>
 
+#include "boot/bootinfo.h"
+#include "cpu/desc.h"
+#include "cpu/processor.h"
 #include "rt/console.h"
 #include "rt/exit.h"
 #include "rt/format.h"
-#include "cpu/desc.h"
 #include "rt/string.h"
 #include "smp/percpu.h"
 
@@ -203,3 +205,16 @@ int report_summary() {
 }
 
 bool report_summary_printed() { return st.summary_printed; }
+
+void exit(int code) {
+  const int summary = report_summary();
+  platform_exit(worse(verdict_of_exit_code(code), verdict_of_exit_code(summary)));
+}
+
+bool require_qemu_device(const char* what) {
+  const BootInfo& bi = boot_info();
+  if (bi.on_qemu) return true;
+  report_skip("%s: needs a QEMU device, not on QEMU (hypervisor %s%s)", what,
+              cpu::hypervisor_str(bi.hypervisor), bi.fw_cfg_probed ? ", no fw_cfg signature" : "");
+  return false;
+}

@@ -45,6 +45,17 @@ void report_prefix_hand_over(unsigned cpu);
 // Prints the SUMMARY line (once) and returns the exit code it implies.
 int report_summary();
 
+// Ends the test with kvm-unit-tests semantics: 0 pass, 77 skip, 99 error,
+// anything else fail. Prints the SUMMARY line if it has not been printed,
+// and combines the code with what the checks so far imply (the more severe
+// wins); then platform_exit (rt/exit.h).
+[[noreturn]] void exit(int code);
+
+// For tests that need a QEMU test device (isa-debug-exit, fw_cfg, ...):
+// true under QEMU, else report_skip()s naming `what` and returns false.
+//   if (!require_qemu_device("pc-testdev")) return report_summary();
+bool require_qemu_device(const char* what);
+
 // The verdict the counters imply so far.
 Verdict report_verdict();
 
