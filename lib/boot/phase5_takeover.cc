@@ -21,6 +21,7 @@
 //  - The console comes up last, once our page tables and the GHCB are live.
 #include "boot/chain.h"
 #include "boot/entry.h"
+#include "cpu/backtrace.h"
 #include "cpu/desc.h"
 #include "cpu/exceptions.h"
 #include "cpu/pagetable.h"
@@ -225,6 +226,9 @@ const BootTables& boot_tables() { return tables; }
   BootInfo& bi = *bip;
   desc::load_gdt_and_tss(0, desc::bsp_tss());
   exceptions_init();
+  // What the cpu layer says itself about a fault before phase 6 installs
+  // the runtime's policy; nothing shows until the console has an output.
+  set_fault_output(console_write);
   platform::takeover_handlers(bi);
   desc::load_idt();
   // After load_idt: a CPUID under SEV-ES is a #VC, served from here on.

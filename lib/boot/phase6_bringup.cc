@@ -1,6 +1,8 @@
 // Boot phase 6 (lib/boot/chain.h): runtime setup, in dependency order, then
 // the test. Each step is one call here; its owner keeps the details in its
 // own file.
+//   0. faults:   the runtime's policy for unexpected exceptions and fatal
+//                cpu-layer errors                          (lib/rt/fault_policy.h)
 //   1. memory:   page allocator, heap, page-table API     (lib/mem)
 //   2. platform: the legacy PIC pair and PIT put quiet     (lib/apic/legacy.h)
 //                ACPI, APICs, timers, PCI, SMP bring-up    (lib/acpi, lib/apic, lib/smp)
@@ -11,6 +13,7 @@
 #include "boot/chain.h"
 #include "boot/entry.h"
 #include "mem/memory.h"
+#include "rt/fault_policy.h"
 #include "rt/report.h"
 
 extern "C" void (*__init_array_start[])(), (*__init_array_end[])();
@@ -24,6 +27,7 @@ constinit char* envp_none[1] = {nullptr};
 namespace boot {
 
 [[noreturn]] void bring_up(BootInfo& bi) {
+  rt::install_fault_policy();
   mem::memory_init(bi);
   // Before the local APIC's LINT0 is masked and before the first STI (see
   // lib/apic/legacy.cc for why the order matters).

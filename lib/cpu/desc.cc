@@ -1,5 +1,6 @@
 #include "cpu/desc.h"
 
+#include "cpu/backtrace.h"
 #include "cpu/exceptions.h"
 
 namespace desc {

@@ -20,8 +20,8 @@
 //     previous handler restored on destruction (for interrupts and for tests
 //     that want to resume execution themselves).
 //
-// Anything else is an unexpected exception: the vector, error code,
-// registers and a backtrace are printed and the test ends as FAIL.
+// Anything else is an unexpected exception, and what becomes of it is the
+// runtime's policy, not this layer's: see set_unexpected_exception_handler.
 #pragma once
 
 #include <cstdint>
@@ -156,13 +156,24 @@ ExInfo write_cr3_safe(uint64_t value);
 // INVPCID with a raw type, so that invalid types can be tried too.
 ExInfo invpcid_safe(uint64_t type, const void* descriptor);
 
-// Called by the boot code once the IDT is live.
+// Called by the boot code before the IDT is live. Keeps the unexpected-
+// exception handler.
 void exceptions_init();
-// Prints the register dump and backtrace of a frame (also used by the
-// #VC/#VE paths for fatal reports).
-void dump_frame(const ExceptionFrame* f);
-// Stacks the backtrace walker may follow frame pointers into.
-void register_stack(const void* lo, const void* hi);
-// Walks the frame-pointer chain from `rbp`, printing image-relative offsets;
-// `rsp` (0 if unknown) lets it recover the caller of a frameless leaf.
-void print_backtrace(uint64_t rip, uint64_t rbp, uint64_t rsp = 0);
+
+// An exception that no per-vector handler, exception-table fixup or
+// catch_fault took. The runtime installs the policy (lib/rt/fault_policy.h:
+// the vector, registers and backtrace printed, a FAIL reported, the test
+// ended). `depth` is 1 for the first unexpected exception on this CPU and
+// 2 for one raised while the handler runs, so that its nested path can say
+// less. The handler must not return.
+//
+// Without a handler, or when it returns, or at depth 3, the cpu layer stops
+// by itself, in bounded time: one FATAL line and (at depth 1) the register
+// dump and backtrace to the fault output (lib/cpu/backtrace.h), then
+// shut_down().
+using UnexpectedExceptionHandler = void (*)(ExceptionFrame* frame, unsigned depth);
+UnexpectedExceptionHandler set_unexpected_exception_handler(UnexpectedExceptionHandler h);
+
+// Shuts the machine down by a triple fault: the way this layer ends a guest
+// that it cannot hand to any policy. The runner sees CRASH.
+[[noreturn]] void shut_down();

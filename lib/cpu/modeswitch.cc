@@ -2,12 +2,12 @@
 #include "cpu/modeswitch.h"
 
 #include "cpu/desc.h"
+#include "cpu/fatal.h"
 #include "cpu/paging.h"
 #include "cpu/processor.h"
 #include "cpu/regs.h"
 #include "boot/bootinfo.h"
 #include "platform/detect.h"
-#include "rt/report.h"
 #include "rt/string.h"
 #include "smp/smp.h"
 
@@ -39,14 +39,14 @@ uint16_t read_seg_gs() { uint16_t v; asm volatile("mov %%gs, %0" : "=r"(v)); ret
 
 void init() {
   if (prepared) return;
-  if (const char* why = unavailable()) report_abort("modeswitch: %s", why);
+  if (const char* why = unavailable()) cpu::fatal("modeswitch: %s", why);
   const uint64_t b = base();
   const size_t blob = size_t(ms_blob_end - ms_blob_start);
-  if (blob > MS_BLOB_MAX) report_abort("modeswitch: the blob is %zu bytes, room for %u", blob,
-                                       unsigned(MS_BLOB_MAX));
+  if (blob > MS_BLOB_MAX) cpu::fatal("modeswitch: the blob is %zu bytes, room for %u", blob,
+                                     unsigned(MS_BLOB_MAX));
   const paging::Attr rwx{.write = true, .nx = false};
   if (paging::protect(VirtAddr(b), kLowPages * kPageSize, rwx) != paging::MapStatus::ok)
-    report_abort("modeswitch: cannot make the low pages 0x%lx executable", b);
+    cpu::fatal("modeswitch: cannot make the low pages 0x%lx executable", b);
   memcpy(reinterpret_cast<void*>(b), ms_blob_start, blob);
   Params* p = params();
   memset(p, 0, sizeof(*p));
@@ -68,8 +68,8 @@ namespace {
 
 // Fills what the way back restores, runs the trampoline, restores IF.
 void enter(uint32_t mode, uint64_t cr3_final, uint64_t cr4_final) {
-  if (const char* why = unavailable()) report_abort("modeswitch: %s", why);
-  if (smp::smp_id() != 0) report_abort("modeswitch: only the BSP may leave long mode");
+  if (const char* why = unavailable()) cpu::fatal("modeswitch: %s", why);
+  if (smp::smp_id() != 0) cpu::fatal("modeswitch: only the BSP may leave long mode");
   init();
   Params* p = params();
   const uint64_t flags = cpu::read_rflags();
@@ -102,7 +102,7 @@ void enter(uint32_t mode, uint64_t cr3_final, uint64_t cr4_final) {
   if (root < (1ull << 32)) {
     p->cr3_boot = root;
   } else {
-    report_abort("modeswitch: the page-table root 0x%lx is above 4 GiB", root);
+    cpu::fatal("modeswitch: the page-table root 0x%lx is above 4 GiB", root);
   }
   p->cr4_boot = cpu::cr4::PAE | (cr4_final & cpu::cr4::LA57);
   p->cr4_final = cr4_final;
@@ -133,9 +133,9 @@ uint8_t* snippet_area() { return reinterpret_cast<uint8_t*>(base() + MS_SNIPPET)
 uint32_t* ivt() { return reinterpret_cast<uint32_t*>(base() + MS_IVT); }
 
 RealResult run_real(const RealRun& run) {
-  if (const char* why = unavailable()) report_abort("modeswitch: %s", why);
+  if (const char* why = unavailable()) cpu::fatal("modeswitch: %s", why);
   if (run.size + kExitJumpSize > MS_SNIPPET_SIZE || run.handler_count > 4)
-    report_abort("modeswitch: snippet of %zu bytes does not fit", run.size);
+    cpu::fatal("modeswitch: snippet of %zu bytes does not fit", run.size);
   init();
   uint8_t* area = snippet_area();
   memcpy(area, run.code, run.size);

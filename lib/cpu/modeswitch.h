@@ -89,8 +89,8 @@ struct RealResult {
   uint16_t fault_ip, fault_cs, fault_flags;
 };
 
-// Runs the snippet in real mode. Aborts the test (report_abort) when the
-// trampoline is unavailable: callers check unavailable() first.
+// Runs the snippet in real mode. Ends the test as ERROR (cpu::fatal) when
+// the trampoline is unavailable: callers check unavailable() first.
 RealResult run_real(const RealRun& run);
 
 // Leaves long mode, loads CR4.LA57 = la57 and CR3 = root with paging off,

@@ -4,11 +4,11 @@
 #include <cstddef>
 
 #include "cpu/desc.h"
+#include "cpu/fatal.h"
 #include "cpu/paging.h"
 #include "cpu/processor.h"
 #include "cpu/regs.h"
 #include "mem/memory.h"
-#include "rt/report.h"
 
 extern "C" char __image_base[], __image_end[];
 
@@ -136,11 +136,11 @@ __attribute__((noinline)) void run_at_cpl3(Run* run, UserFn fn, void* arg, uint6
 }  // namespace
 
 UserResult run_user(UserFn fn, void* arg) {
-  if (active) report_abort("run_user: nested or concurrent call");
+  if (active) cpu::fatal("run_user: nested or concurrent call");
 
   mem::PageResult stack = mem::alloc_pages(kUserStackPages);
   if (!stack.ok())
-    report_abort("run_user: no pages for the user stack: %s", mem::alloc_error_str(stack.error));
+    cpu::fatal("run_user: no pages for the user stack: %s", mem::alloc_error_str(stack.error));
   const uint64_t stack_bytes = kUserStackPages * kPageSize;
   const uint64_t image = reinterpret_cast<uint64_t>(__image_base);
   const uint64_t image_end = VirtAddr(__image_end).align_up(kPageSize).value;
@@ -160,9 +160,9 @@ UserResult run_user(UserFn fn, void* arg) {
       return a;
     });
     if (!image_user.ok() || !stack_user.ok())
-      report_abort("run_user: cannot make the image and stack user-accessible: %s",
-                   paging::map_status_str(image_user.ok() ? stack_user.status()
-                                                          : image_user.status()));
+      cpu::fatal("run_user: cannot make the image and stack user-accessible: %s",
+                 paging::map_status_str(image_user.ok() ? stack_user.status()
+                                                        : image_user.status()));
 
     const uint64_t cr4 = cpu::read_cr4();
     if (cr4 & (cpu::cr4::SMEP | cpu::cr4::SMAP))
@@ -186,7 +186,7 @@ UserResult run_user(UserFn fn, void* arg) {
     }
   }
   if (mem::AllocError e = mem::free_pages(stack.pa, kUserStackPages); e != mem::AllocError::none)
-    report_abort("run_user: freeing the user stack failed: %s", mem::alloc_error_str(e));
+    cpu::fatal("run_user: freeing the user stack failed: %s", mem::alloc_error_str(e));
   return out;
 }
 
@@ -197,7 +197,7 @@ bool below_4g(const void* p, uint64_t size) {
 
 UserResult run_user_compat(uint32_t entry, const CompatRegs& regs) {
   if (!below_4g(__image_base, __image_end - __image_base))
-    report_abort("run_user_compat: the image lies above 4 GiB");
+    cpu::fatal("run_user_compat: the image lies above 4 GiB");
   user_compat_target = {entry, desc::kUserCs32};
   CompatRegs copy = regs;
   UserResult r = run_user(reinterpret_cast<UserFn>(user_enter_compat), &copy);

@@ -1,5 +1,6 @@
 #include "platform/vc.h"
 
+#include "cpu/backtrace.h"
 #include "cpu/processor.h"
 #include "cpu/xsave.h"
 #include "platform/insn.h"
@@ -90,7 +91,7 @@ bool handle_vc(ExceptionFrame& f, VcBackend& b) {
   if (e == EmulError::none) return true;
   printf("#VC: cannot handle exit code 0x%lx at rip 0x%lx: %s (termination reason %u)\n",
          f.error_code, f.regs.rip, emul_error_str(e), static_cast<unsigned>(e));
-  dump_frame(&f);
+  dump_frame(console_write, &f);
   b.terminate(ghcb::msr::kReasonSetFramework, static_cast<uint8_t>(e));
   return false;
 }

@@ -1,5 +1,6 @@
 #include "platform/ve.h"
 
+#include "cpu/backtrace.h"
 #include "cpu/processor.h"
 #include "platform/insn.h"
 #include "rt/console.h"
@@ -41,7 +42,7 @@ bool handle_ve(ExceptionFrame& f, VeBackend& b) {
          "%s (fatal error code %u)\n",
          info.exit_reason, info.exit_qualification, info.gpa, f.regs.rip, emul_error_str(e),
          static_cast<unsigned>(e));
-  dump_frame(&f);
+  dump_frame(console_write, &f);
   b.tdvmcall(tdx::vmcall::report_fatal_error(static_cast<uint32_t>(e), 0));
   return false;
 }

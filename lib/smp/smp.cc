@@ -5,6 +5,7 @@
 
 #include "acpi/platform.h"
 #include "apic/apic.h"
+#include "cpu/backtrace.h"
 #include "cpu/desc.h"
 #include "cpu/exceptions.h"
 #include "cpu/paging.h"
