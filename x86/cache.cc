@@ -33,7 +33,7 @@
 #include "apic/apic.h"
 #include "cpu/addr.h"
 #include "cpu/exceptions.h"
-#include "cpu/paging.h"
+#include "mem/paging.h"
 #include "cpu/processor.h"
 #include "cpu/usermode.h"
 #include "rt/expect.h"

@@ -39,7 +39,7 @@
 #include "apic/apic.h"
 #include "cpu/desc.h"
 #include "cpu/exceptions.h"
-#include "cpu/paging.h"
+#include "mem/paging.h"
 #include "cpu/processor.h"
 #include "cpu/regs.h"
 #include "cpu/usermode.h"

@@ -27,7 +27,7 @@
 #include "cpu/exceptions.h"
 #include "cpu/modeswitch.h"
 #include "cpu/pagetable.h"
-#include "cpu/paging.h"
+#include "mem/paging.h"
 #include "cpu/processor.h"
 #include "boot/bootinfo.h"
 #include "mem/memory.h"

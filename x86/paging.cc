@@ -12,7 +12,7 @@
 #include <cstdint>
 
 #include "cpu/exceptions.h"
-#include "cpu/paging.h"
+#include "mem/paging.h"
 #include "cpu/processor.h"
 #include "cpu/usermode.h"
 #include "boot/bootinfo.h"

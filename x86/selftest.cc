@@ -10,7 +10,7 @@
 #include <cstdint>
 
 #include "cpu/exceptions.h"
-#include "cpu/paging.h"
+#include "mem/paging.h"
 #include "cpu/processor.h"
 #include "boot/bootinfo.h"
 #include "boot/chain.h"

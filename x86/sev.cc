@@ -10,7 +10,7 @@
 #include <cstdint>
 
 #include "cpu/addr.h"
-#include "cpu/paging.h"
+#include "mem/paging.h"
 #include "cpu/processor.h"
 #include "boot/bootinfo.h"
 #include "mem/memory.h"

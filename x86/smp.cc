@@ -16,7 +16,7 @@
 #include "apic/apic.h"
 #include "cpu/desc.h"
 #include "cpu/exceptions.h"
-#include "cpu/paging.h"
+#include "mem/paging.h"
 #include "cpu/processor.h"
 #include "cpu/spinlock.h"
 #include "rt/report.h"
@@ -314,7 +314,7 @@ void per_cpu_prefixes() {
   report(!strcmp(mine, "prefixes: "), "and not on CPU 0, while CPU 1 still holds it ('%s')", mine);
 }
 
-// TLB shootdown (cpu/paging.h): a PTE that one CPU retargets and flushes
+// TLB shootdown (mem/paging.h): a PTE that one CPU retargets and flushes
 // is seen retargeted by another CPU in its next call, though that CPU's
 // TLB held the old translation; and the other way round, by the caller
 // once on_cpu returns. Without the shootdown each CPU may keep reading

@@ -19,7 +19,7 @@
 #include "apic/apic.h"
 #include "cpu/desc.h"
 #include "cpu/exceptions.h"
-#include "cpu/paging.h"
+#include "mem/paging.h"
 #include "cpu/processor.h"
 #include "mem/memory.h"
 #include "rt/expect.h"

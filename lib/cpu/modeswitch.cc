@@ -3,10 +3,10 @@
 
 #include "cpu/desc.h"
 #include "cpu/fatal.h"
-#include "cpu/paging.h"
 #include "cpu/processor.h"
 #include "cpu/regs.h"
 #include "boot/bootinfo.h"
+#include "mem/paging.h"
 #include "platform/detect.h"
 #include "rt/string.h"
 #include "smp/smp.h"

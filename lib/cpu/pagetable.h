@@ -15,7 +15,7 @@
 //    come from the leaf alone.
 //  - `enc_mask` (the SEV C-bit) is ORed into the address of every entry
 //    whose attributes are not `shared`, and into every table pointer.
-//  - No TLB flushing here; callers flush (see lib/cpu/paging.h in the guest).
+//  - No TLB flushing here; callers flush (see lib/mem/paging.h in the guest).
 #pragma once
 
 #include <cstddef>

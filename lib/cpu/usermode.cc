@@ -5,10 +5,10 @@
 
 #include "cpu/desc.h"
 #include "cpu/fatal.h"
-#include "cpu/paging.h"
 #include "cpu/processor.h"
 #include "cpu/regs.h"
 #include "mem/memory.h"
+#include "mem/paging.h"
 
 extern "C" char __image_base[], __image_end[];
 

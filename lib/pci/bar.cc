@@ -1,6 +1,6 @@
 #include "pci/bar.h"
 
-#include "cpu/paging.h"
+#include "mem/paging.h"
 
 namespace pci {
 

@@ -1,13 +1,13 @@
 // The live page table; the contract is in paging.h.
-#include "cpu/paging.h"
+#include "mem/paging.h"
 
 #include "cpu/desc.h"
-#include "cpu/fatal.h"
 #include "cpu/processor.h"
 #include "cpu/spinlock.h"
 #include "boot/bootinfo.h"
 #include "mem/memory.h"
 #include "platform/detect.h"
+#include "rt/report.h"
 #include "rt/string.h"
 #include "smp/percpu.h"
 
@@ -252,7 +252,7 @@ void SavedRange::restore() {
     flush(VirtAddr(p.va), p.size);
     // A range left changed would leak into every later check.
     if (s != MapStatus::ok)
-      cpu::fatal("paging: cannot restore 0x%lx+0x%lx: %s", p.va, p.size, map_status_str(s));
+      report_abort("paging: cannot restore 0x%lx+0x%lx: %s", p.va, p.size, map_status_str(s));
   }
 }
 
