@@ -1,25 +1,21 @@
-// Platform discovery and bring-up (boot phase 6, step 2).
+// The platform's ACPI tables (boot phase 6, step 2; the bring-up that
+// uses them is lib/boot/phase6_platform.cc).
 //
-// platform_init() runs once on the BSP after the memory services exist, in
-// dependency order:
-//   1. ACPI: the tables behind BootInfo::acpi_rsdp, read through the
-//      identity map; every bad table is printed as "ACPI: <problem>" and
-//      skipped, never trusted;
-//   2. the local APIC of the BSP, the legacy PIC masked, the I/O APICs;
-//   3. timers: PM timer, HPET, TSC calibrated against one of them;
-//   4. PCI configuration access (ECAM from the MCFG, else ports);
-//   5. SMP: every enabled CPU of the MADT brought up (lib/smp/smp.h).
-// A platform without ACPI still runs tests: everything that needs a table
-// reports itself absent, and the machine runs with one CPU.
+// acpi::init() reads the tables behind BootInfo::acpi_rsdp once, on the
+// BSP, through the identity map: every bad table is printed as
+// "ACPI: <problem>" and skipped, never trusted. A platform without ACPI
+// still runs tests: everything that needs a table reports itself absent,
+// and the machine runs with one CPU.
 #pragma once
 
 #include "acpi/acpi.h"
 
 struct BootInfo;
 
-void platform_init(BootInfo& bi);
-
 namespace acpi {
+
+// Reads and parses the tables, printing what it found and every problem.
+void init(const BootInfo& bi);
 
 // The verified tables, or nullptr when the firmware gave no usable RSDP.
 const Tables* tables();

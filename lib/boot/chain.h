@@ -34,6 +34,8 @@ uint64_t boot_stack_top();
 
 // Phase 6, called at the end of phase 5.
 [[noreturn]] void bring_up(BootInfo& bi);
+// Phase 6, step 2: ACPI, APICs, timers, PCI, SMP (phase6_platform.cc).
+void bring_up_platform(BootInfo& bi);
 
 }  // namespace boot
 

@@ -5,10 +5,9 @@
 //                cpu-layer errors                          (lib/rt/fault_policy.h)
 //   1. memory:   page allocator, heap, page-table API     (lib/mem)
 //   2. platform: the legacy PIC pair and PIT put quiet     (lib/apic/legacy.h)
-//                ACPI, APICs, timers, PCI, SMP bring-up    (lib/acpi, lib/apic, lib/smp)
+//                ACPI, APICs, timers, PCI, SMP bring-up    (phase6_platform.cc)
 //   3. the image's constructors
 //   4. seal BootInfo, run main, exit with its value
-#include "acpi/platform.h"
 #include "apic/legacy.h"
 #include "boot/chain.h"
 #include "boot/entry.h"
@@ -32,7 +31,7 @@ namespace boot {
   // Before the local APIC's LINT0 is masked and before the first STI (see
   // lib/apic/legacy.cc for why the order matters).
   legacy::quiesce();
-  platform_init(bi);
+  bring_up_platform(bi);
 
   for (auto* f = __init_array_start; f < __init_array_end; ++f) (*f)();
 

@@ -26,7 +26,7 @@ namespace smp {
 
 using Fn = void (*)(void*);
 
-// Brings the APs up (platform_init, after APIC and timers).
+// Brings the APs up (boot::bring_up_platform, after APIC and timers).
 void init(BootInfo& bi);
 
 unsigned cpu_count();  // CPUs online, the BSP included

@@ -2,7 +2,7 @@
 // monotonic nanosecond clock, and busy-wait delays.
 //
 // Contract:
-//  - calibrate() runs in platform_init against the first reference that
+//  - calibrate() runs in bring_up_platform against the first reference that
 //    works, in this order: the ACPI PM timer, the HPET (each measured, and
 //    refused when it does not tick: lib/timer/reference.h), then the rates
 //    CPUID states: the hypervisor's leaf 0x40000010, leaf 0x15, leaf 0x16.
