@@ -31,10 +31,10 @@ void faults() {
             }),
             ExInfo(Vec::DE), "divide by zero");
   report_fault(catch_fault([] {
-              asm volatile("pushfq; orq $0x100, (%%rsp); popfq; nop" ::: "memory", "cc");
+              asm volatile("pushfq; orq %0, (%%rsp); popfq; nop" ::"i"(rflags::kTrap) : "memory", "cc");
             }),
             ExInfo(Vec::DB), "single step (RFLAGS.TF)");
-  report(!(cpu::read_rflags() & 0x100), "TF does not leak out of the caught fault");
+  report(!(cpu::read_rflags() & rflags::kTrap), "TF does not leak out of the caught fault");
   report_fault_xfail(known_tcg_difference("INT1 (icebp) raises #UD instead of #DB"),
                    catch_fault([] { asm volatile(".byte 0xf1"); }), ExInfo(Vec::DB),
                    "INT1 (icebp)");
@@ -138,7 +138,7 @@ void gates() {
   soft_int<32>("first external");
   soft_int<0x80>("0x80");
   soft_int<0xff>("last");
-  report(!(handler_rflags & (1u << 9)), "interrupt gates run handlers with IF clear");
+  report(!(handler_rflags & rflags::kInterrupt), "interrupt gates run handlers with IF clear");
 }
 
 bool resume_after_int3(ExceptionFrame*) { return true; }

@@ -45,7 +45,6 @@ constexpr uint64_t kHighHigh = 0xff00000000000000ull;  // bit 56 and 63:57 set
 constexpr uint64_t kBit56Only = 0x0100000000000000ull;
 constexpr uint64_t kTopNoBit56 = 0xfe00000000000000ull;
 
-constexpr uint64_t kAddrMask = 0x000ffffffffff000ull;  // PTE bits 51:12
 
 PhysAddr alloc_low_table(void*) {
   mem::PageResult r = mem::alloc_pages(1, kPageSize, mem::kBelow4G);
@@ -84,7 +83,7 @@ struct Copier {
       const uint64_t va = sign_extend(va_base | uint64_t(i) << shift, 12 + 9 * from.levels());
       const bool leaf = level == 1 || (level <= 3 && (e & paging::pte::PS));
       if (!leaf) {
-        walk(reinterpret_cast<const uint64_t*>(e & kAddrMask), level - 1, va_base | uint64_t(i) << shift);
+        walk(reinterpret_cast<const uint64_t*>(e & paging::pte::kFrame), level - 1, va_base | uint64_t(i) << shift);
         continue;
       }
       if (to.levels() == 4 && sign_extend(va, 48) != va) continue;
@@ -167,7 +166,7 @@ void walk_by_hand(uint64_t va, uint64_t frame) {
     }
     report(!(e & paging::pte::PS) && (e & paging::pte::RW),
            "%s[%u] = 0x%lx points to the next table, writable", kNames[level], index, e);
-    table = reinterpret_cast<const uint64_t*>(e & kAddrMask);
+    table = reinterpret_cast<const uint64_t*>(e & paging::pte::kFrame);
   }
   paging::Translation t{};
   const bool found = paging::lookup(VirtAddr(va), &t);
@@ -175,7 +174,7 @@ void walk_by_hand(uint64_t va, uint64_t frame) {
          "the builder's leaf for 0x%lx is the same entry (%p, %lu bytes; by hand %p, %lu bytes)",
          va, found ? static_cast<const void*>(t.entry) : nullptr, found ? t.page_size : 0,
          static_cast<const void*>(leaf), leaf_size);
-  report(leaf && (*leaf & kAddrMask) == frame && found && t.pa.value == frame + (va & 0xfff),
+  report(leaf && (*leaf & paging::pte::kFrame) == frame && found && t.pa.value == frame + (va & 0xfff),
          "the leaf maps frame 0x%lx (entry 0x%lx, builder 0x%lx)", frame, leaf ? *leaf : 0,
          found ? t.pa.value : 0);
 }

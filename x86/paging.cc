@@ -297,7 +297,7 @@ void invlpg_visibility() {
   // Retarget the PTE without a flush: the old translation may or may not
   // still be cached (SDM vol.3 §4.10.4.3), so what is read now is only
   // information; after INVLPG the new frame must be what is read.
-  *e = (before & ~paging::kCr3RootMask) | other.pa.value;
+  *e = (before & ~paging::pte::kFrame) | other.pa.value;
   const uint64_t stale = *a.ptr();
   report_info("before INVLPG the alias reads %s", stale == kPatternA   ? "the old frame (cached)"
                                                   : stale == kPatternB ? "the new frame"

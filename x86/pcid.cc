@@ -50,7 +50,6 @@ constexpr uint64_t kScratchVa = 0x00005c0000000000ull;
 constexpr uint64_t kNonCanonical = 0x8000'0000'0000'0000ull;
 // CR3 bit 3 (PWT): a CR3[11:0] that is not zero, stored with PCIDE clear
 // (SDM vol.3 §4.5, table 4-12).
-constexpr uint64_t kCr3Pwt = 1ull << 3;
 
 const ExInfo kGp0(Vec::GP, 0);
 
@@ -107,7 +106,7 @@ void pcide_rules() {
   // "#GP(0) if an attempt is made to change CR4.PCIDE from 0 to 1 while
   // CR3[11:0] ≠ 000H" (SDM vol.2B MOV, 64-bit mode exceptions; vol.3
   // §4.10.1; AMD APM vol.2 §5.5.1).
-  cpu::write_cr3(root | kCr3Pwt);
+  cpu::write_cr3(root | paging::kCr3Pwt);
   const uint64_t low = cpu::read_cr3() & paging::kCr3PcidMask;
   ExInfo ex = write_cr4_safe(saved.cr4() | cpu::cr4::PCIDE);
   const uint64_t after = cpu::read_cr4();

@@ -138,7 +138,7 @@ void check_boot_info() {
   auto* rsdp = reinterpret_cast<const char*>(bi.acpi_rsdp.value);
   report(rsdp && memcmp(rsdp, "RSD PTR ", 8) == 0, "ACPI RSDP at 0x%lx", bi.acpi_rsdp.value);
   const boot::BootTables& bt = boot::boot_tables();
-  report(bt.root == (cpu::read_cr3() & ~0xfffull), "CR3 is our page table");
+  report(bt.root == (cpu::read_cr3() & paging::kCr3RootMask), "CR3 is our page table");
   report(bt.levels == 4 || bt.levels == 5, "%d-level paging", bt.levels);
   report(bi.reserved.trampoline_page && bi.reserved.trampoline_page < (1u << 20) && !(bi.reserved.trampoline_page & 0xfff),
          "AP trampoline page 0x%lx below 1 MiB", bi.reserved.trampoline_page);

@@ -67,7 +67,7 @@ void record_identity(void*) {
   w.cpuid_id = cpuid_apic_id();
   w.gs_base = cpu::rdmsr(cpu::kMsrGsBase);
   asm volatile("str %0" : "=r"(w.tr));
-  w.if_clear = !(cpu::read_rflags() & (1u << 9));
+  w.if_clear = !(cpu::read_rflags() & rflags::kInterrupt);
   bump(w.ran);
 }
 
@@ -330,7 +330,7 @@ struct TlbProbe {
 void retarget_pte(PhysAddr frame) {
   paging::Translation t;
   if (!paging::lookup(VirtAddr(kShootdownVa), &t)) report_abort("shootdown page not mapped");
-  *t.entry = (*t.entry & ~paging::kCr3RootMask) | frame.value;
+  *t.entry = (*t.entry & ~paging::pte::kFrame) | frame.value;
   paging::flush(VirtAddr(kShootdownVa), kPageSize);
 }
 

@@ -12,6 +12,7 @@
 // The same handler runs as the #VC vector on SEV-ES/SNP guests.
 #include <cstdint>
 
+#include "apic/apic.h"
 #include "cpu/addr.h"
 #include "cpu/desc.h"
 #include "cpu/exceptions.h"
@@ -84,12 +85,8 @@ using platform::LoopbackVc;
 
 constexpr uint16_t kCom1 = 0x3f8;
 constexpr uint16_t kCom1Scratch = kCom1 + 7;  // 16550 scratch register
-constexpr uint32_t kApicVersion = 0x30;       // xAPIC register offsets (SDM vol.3 §11.4.1)
-constexpr uint32_t kApicTpr = 0x80;
-constexpr uint64_t kApicBaseEnable = 1ull << 11;
-constexpr uint64_t kApicBaseX2apic = 1ull << 10;
-constexpr uint64_t kApicBaseMask = 0xffffff000ull;
-constexpr uint32_t kMsrKernelGsBase = 0xc0000102;
+constexpr uint32_t kApicVersion = static_cast<uint32_t>(apic::Reg::version);
+constexpr uint32_t kApicTpr = static_cast<uint32_t>(apic::Reg::tpr);
 
 ExceptionFrame frame_at(const uint8_t* insn, ExitCode code) {
   ExceptionFrame f{};
@@ -188,15 +185,15 @@ void check_msr(LoopbackVc& lb) {
   report(ok && f.regs[Gpr::rax] == static_cast<uint32_t>(native) && f.regs[Gpr::rdx] == native >> 32,
          "RDMSR IA32_APIC_BASE matches native (0x%lx)", native);
 
-  const uint64_t saved = cpu::rdmsr(kMsrKernelGsBase);
+  const uint64_t saved = cpu::rdmsr(cpu::kMsrKernelGsBase);
   const uint64_t value = 0x0000123456789000ull;
   f = frame_at(vc_wrmsr, ExitCode::msr);
-  f.regs[Gpr::rcx] = kMsrKernelGsBase;
+  f.regs[Gpr::rcx] = cpu::kMsrKernelGsBase;
   f.regs[Gpr::rax] = static_cast<uint32_t>(value);
   f.regs[Gpr::rdx] = value >> 32;
   ok = run(lb, f, 2);
-  report(ok && cpu::rdmsr(kMsrKernelGsBase) == value, "WRMSR KERNEL_GS_BASE reaches the MSR");
-  cpu::wrmsr(kMsrKernelGsBase, saved);
+  report(ok && cpu::rdmsr(cpu::kMsrKernelGsBase) == value, "WRMSR KERNEL_GS_BASE reaches the MSR");
+  cpu::wrmsr(cpu::kMsrKernelGsBase, saved);
 }
 
 void check_mmio(LoopbackVc& lb, uint64_t apic) {
@@ -368,8 +365,8 @@ int main() {
     return report_summary();
   }
   const uint64_t apic_base = cpu::rdmsr(cpu::kMsrApicBase);
-  const uint64_t apic = apic_base & kApicBaseMask;
-  const bool xapic = (apic_base & kApicBaseEnable) && !(apic_base & kApicBaseX2apic);
+  const uint64_t apic = apic_base & apic::base_msr::kAddressMask;
+  const bool xapic = (apic_base & apic::base_msr::kEnable) && !(apic_base & apic::base_msr::kExtd);
 
   LoopbackVc lb(platform::GpaWindow{xapic ? apic : 0, xapic ? kPageSize : 0});
   check_cpuid(lb, true);

@@ -10,6 +10,7 @@
 // HLT, and that unserved exits end in ReportFatalError with a reason code.
 #include <cstdint>
 
+#include "apic/apic.h"
 #include "cpu/addr.h"
 #include "cpu/desc.h"
 #include "cpu/exceptions.h"
@@ -67,12 +68,8 @@ using tdx::ExitReason;
 
 constexpr uint16_t kCom1 = 0x3f8;
 constexpr uint16_t kCom1Scratch = kCom1 + 7;
-constexpr uint32_t kApicVersion = 0x30;
-constexpr uint32_t kApicTpr = 0x80;
-constexpr uint64_t kApicBaseEnable = 1ull << 11;
-constexpr uint64_t kApicBaseX2apic = 1ull << 10;
-constexpr uint64_t kApicBaseMask = 0xffffff000ull;
-constexpr uint32_t kMsrKernelGsBase = 0xc0000102;
+constexpr uint32_t kApicVersion = static_cast<uint32_t>(apic::Reg::version);
+constexpr uint32_t kApicTpr = static_cast<uint32_t>(apic::Reg::tpr);
 
 ExceptionFrame frame_at(const uint8_t* insn) {
   ExceptionFrame f{};
@@ -170,14 +167,14 @@ void check_msr(LoopbackVe& lb) {
   const uint64_t native = cpu::rdmsr(cpu::kMsrApicBase);
   report(ok && f.regs[Gpr::rax] == static_cast<uint32_t>(native) && f.regs[Gpr::rdx] == native >> 32,
          "RDMSR IA32_APIC_BASE matches native (0x%lx)", native);
-  const uint64_t saved = cpu::rdmsr(kMsrKernelGsBase), value = 0x0000654321000000ull;
+  const uint64_t saved = cpu::rdmsr(cpu::kMsrKernelGsBase), value = 0x0000654321000000ull;
   f = frame_at(ve_wrmsr);
-  f.regs[Gpr::rcx] = kMsrKernelGsBase;
+  f.regs[Gpr::rcx] = cpu::kMsrKernelGsBase;
   f.regs[Gpr::rax] = static_cast<uint32_t>(value);
   f.regs[Gpr::rdx] = value >> 32;
   ok = run(lb, f, insn_exit(ExitReason::msr_write, 2), 2);
-  report(ok && cpu::rdmsr(kMsrKernelGsBase) == value, "WRMSR KERNEL_GS_BASE reaches the MSR");
-  cpu::wrmsr(kMsrKernelGsBase, saved);
+  report(ok && cpu::rdmsr(cpu::kMsrKernelGsBase) == value, "WRMSR KERNEL_GS_BASE reaches the MSR");
+  cpu::wrmsr(cpu::kMsrKernelGsBase, saved);
 }
 
 void check_mmio(LoopbackVe& lb, uint64_t apic) {
@@ -255,8 +252,8 @@ int main() {
     return report_summary();
   }
   const uint64_t apic_base = cpu::rdmsr(cpu::kMsrApicBase);
-  const uint64_t apic = apic_base & kApicBaseMask;
-  const bool xapic = (apic_base & kApicBaseEnable) && !(apic_base & kApicBaseX2apic);
+  const uint64_t apic = apic_base & apic::base_msr::kAddressMask;
+  const bool xapic = (apic_base & apic::base_msr::kEnable) && !(apic_base & apic::base_msr::kExtd);
   LoopbackVe lb(platform::GpaWindow{xapic ? apic : 0, xapic ? kPageSize : 0});
   check_cpuid(lb);
   check_io(lb);

@@ -36,8 +36,6 @@ namespace {
 constexpr unsigned kIndexBits = 9;
 constexpr unsigned kEntries = 1u << kIndexBits;
 constexpr int kMaxLeafLevel = 3;  // PDPTE with PS maps 1 GiB; nothing larger
-// Bits 51:12 hold the frame (APM vol.2 §5.4.1); large leaves use fewer.
-constexpr uint64_t kFrameField = 0x000ffffffffff000ull;
 constexpr uint64_t kPhysLimit = 1ull << 52;
 constexpr uint64_t kNoTable = ~0ull;
 
@@ -65,7 +63,7 @@ bool is_leaf(uint64_t e, int level) { return level == 1 || (e & pte::PS) != 0; }
 // The frame bits of an entry at `level`, without the C-bit/shared bit, which
 // live inside the address field but are not part of the address.
 uint64_t frame_mask(const PageMemory& m, uint64_t page_size) {
-  return kFrameField & ~(page_size - 1) & ~(m.enc_mask | m.shared_mask);
+  return pte::kFrame & ~(page_size - 1) & ~(m.enc_mask | m.shared_mask);
 }
 
 uint64_t* table_at(const PageMemory& m, PhysAddr pa) { return m.table(m.ctx, pa); }

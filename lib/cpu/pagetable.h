@@ -28,6 +28,24 @@ namespace paging {
 // CR3 bits 51:12 hold the root; the low bits are PCID or PWT/PCD (SDM vol.3
 // §4.5, table 4-12).
 constexpr uint64_t kCr3RootMask = 0x000ffffffffff000ull;
+constexpr uint64_t kCr3Pwt = 1ull << 3;  // without CR4.PCIDE
+constexpr uint64_t kCr3Pcd = 1ull << 4;  // without CR4.PCIDE
+// With CR4.PCIDE set, CR3[11:0] is the current PCID (SDM vol.3 §4.10.1),
+// and bit 63 of a MOV to CR3 source asks that the new PCID's translations
+// be kept; it is never stored (SDM vol.3 §4.10.4.1, vol.2B "MOV—Move
+// to/from Control Registers"; AMD APM vol.2 §3.1.2).
+constexpr uint64_t kCr3PcidMask = 0xfffull;
+constexpr uint64_t kCr3NoFlush = 1ull << 63;
+
+// #PF error code bits (Intel SDM vol.3 §4.7, AMD APM vol.2 §8.4.2).
+namespace pf_error {
+constexpr uint32_t P = 1u << 0;     // protection violation (else not present)
+constexpr uint32_t W = 1u << 1;     // a write
+constexpr uint32_t U = 1u << 2;     // at CPL3
+constexpr uint32_t RSVD = 1u << 3;  // a reserved bit set in a paging entry
+constexpr uint32_t ID = 1u << 4;    // an instruction fetch
+constexpr uint32_t PK = 1u << 5;    // protection key
+}  // namespace pf_error
 
 // Leaf attributes, named; converted to PTE bits by the builder.
 struct Attr {
@@ -62,6 +80,9 @@ constexpr uint64_t PAT_4K = 1ull << 7;   // in PTE
 constexpr uint64_t G = 1ull << 8;
 constexpr uint64_t PAT_LARGE = 1ull << 12;
 constexpr uint64_t NX = 1ull << 63;
+// Bits 51:12: the next table, or the frame of a 4 KiB leaf (SDM vol.3
+// §4.5, APM vol.2 §5.4.1); large leaves use fewer of them.
+constexpr uint64_t kFrame = 0x000ffffffffff000ull;
 constexpr unsigned kPkeyShift = 59;
 constexpr uint64_t kPkeyMask = 0xfull << kPkeyShift;
 }  // namespace pte

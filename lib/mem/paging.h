@@ -42,22 +42,8 @@
 
 namespace paging {
 
-// With CR4.PCIDE set, CR3[11:0] is the current PCID (SDM vol.3 §4.10.1),
-// and bit 63 of a MOV to CR3 source asks that the new PCID's translations
-// be kept; it is never stored (SDM vol.3 §4.10.4.1, vol.2B "MOV—Move
-// to/from Control Registers"; AMD APM vol.2 §3.1.2).
-constexpr uint64_t kCr3PcidMask = 0xfffull;
-constexpr uint64_t kCr3NoFlush = 1ull << 63;
-
-// #PF error code bits (Intel SDM vol.3 §4.7, AMD APM vol.2 §8.4.2).
-namespace pf_error {
-constexpr uint32_t P = 1u << 0;     // protection violation (else not present)
-constexpr uint32_t W = 1u << 1;     // a write
-constexpr uint32_t U = 1u << 2;     // at CPL3
-constexpr uint32_t RSVD = 1u << 3;  // a reserved bit set in a paging entry
-constexpr uint32_t ID = 1u << 4;    // an instruction fetch
-constexpr uint32_t PK = 1u << 5;    // protection key
-}  // namespace pf_error
+// The architectural bits (CR3, PTEs, the #PF error code) are in
+// cpu/pagetable.h.
 
 // The table CR3 points to now.
 PageTable live();

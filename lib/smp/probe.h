@@ -77,6 +77,7 @@
 
 #include "apic/apic.h"
 #include "cpu/processor.h"
+#include "cpu/regs.h"
 
 namespace smp {
 
@@ -85,7 +86,7 @@ namespace smp {
 // AMD APM vol.2 Table 14-1), and the local APIC's reset values, which INIT
 // restores except for the APIC ID (SDM vol.3 §11.4.7.1, §11.4.7.3).
 namespace after_init {
-constexpr uint32_t kEflags = 0x2;
+constexpr uint32_t kEflags = rflags::kFixed1;  // only the bit that reads as 1
 // CR0: ET set, CD and NW as they were (Table 9-1 note 2), the rest clear;
 // power-up sets CD and NW too.
 constexpr uint32_t kCr0Kept = cpu::cr0::CD | cpu::cr0::NW;

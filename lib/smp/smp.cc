@@ -152,7 +152,7 @@ uint32_t start_cr3() {
   if (cr3 < (1ull << 32)) return static_cast<uint32_t>(cr3);
   mem::PageResult r = mem::alloc_pages(1, kPageSize, mem::kBelow4G);
   if (!r.ok()) return 0;
-  memcpy(reinterpret_cast<void*>(r.pa.value), reinterpret_cast<void*>(cr3 & ~0xfffull), kPageSize);
+  memcpy(reinterpret_cast<void*>(r.pa.value), reinterpret_cast<void*>(cr3 & paging::kCr3RootMask), kPageSize);
   return static_cast<uint32_t>(r.pa.value);
 }
 
