@@ -31,7 +31,7 @@ PageMemory live_memory() {
   pm.alloc_table = alloc_table;
   pm.table = identity;
   pm.max_page = bi.features.pdpe1gb ? kHugePageSize : kLargePageSize;
-  // The same encodings the boot tables use (lib/rt/start.cc), so lookups and
+  // The same encodings the boot tables use (lib/boot/phase5_takeover.cc), so lookups and
   // edits agree with them: the C-bit on private pages under SEV, the shared
   // bit on shared pages under TDX.
   pm.enc_mask = platform::private_mask(bi);

@@ -1,4 +1,4 @@
-// The platform layer's two steps in boot phase 5 (lib/rt/start.cc).
+// The platform layer's two steps in boot phase 5 (lib/boot/phase5_takeover.cc).
 #pragma once
 
 #include "boot/bootinfo.h"
