@@ -47,7 +47,7 @@
 #include "cpu/exceptions.h"
 #include "cpu/modeswitch.h"
 #include "cpu/pagetable.h"
-#include "cpu/paging.h"
+#include "mem/paging.h"
 #include "cpu/processor.h"
 #include "cpu/regs.h"
 #include "cpu/usermode.h"

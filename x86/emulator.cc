@@ -55,7 +55,7 @@
 
 #include "cpu/desc.h"
 #include "cpu/exceptions.h"
-#include "cpu/paging.h"
+#include "mem/paging.h"
 #include "cpu/processor.h"
 #include "cpu/usermode.h"
 #include "cpu/xsave.h"

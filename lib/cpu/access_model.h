@@ -61,6 +61,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "cpu/pagetable.h"
+
 namespace access_model {
 
 enum class Op : uint8_t { read, write, fetch };
@@ -125,16 +127,8 @@ struct Walk {
 // The name of entry i of a walk: "PML5E", "PML4E", "PDPTE", "PDE", "PTE".
 const char* entry_name(const Walk& w, int i);
 
-// #PF error code bits (SDM §4.7, APM §8.4.2); the guest's paging::pf_error
-// names the same bits.
-namespace pfec {
-constexpr uint32_t P = 1u << 0;
-constexpr uint32_t W = 1u << 1;
-constexpr uint32_t U = 1u << 2;
-constexpr uint32_t RSVD = 1u << 3;
-constexpr uint32_t ID = 1u << 4;
-constexpr uint32_t PK = 1u << 5;
-}  // namespace pfec
+// #PF error code bits (SDM §4.7, APM §8.4.2), named once in cpu/pagetable.h.
+namespace pfec = paging::pf_error;
 
 // A flag after the access: it must read 0, must read 1, or either.
 enum class Flag : uint8_t { clear, set, any };
