@@ -164,7 +164,7 @@ distclean: clean
 # Wall times of cold and warm (snapshot) boots; never part of check.
 # BENCH_RUNS, BENCH_SUITE_RUNS and BENCH_JOBS set the counts.
 bench: all
-	scripts/bench
+	$(EFITEST) bench --top $(CURDIR)
 
 .PHONY: all check check-host check-images clean distclean bench
 
