@@ -3,7 +3,7 @@
 # <name>.debug for symbolizing) --(objcopy)--> <name>.efi, with the image
 # checks run on both; and from the same objects into a PVH image,
 # <name>.o + lib/libtest.a + the PVH entry --(ld, elf.lds)--> <name>.elf,
-# checked by scripts/image/check-pvh.sh. efi/<name>.cc are EFI applications
+# checked by `petool check-pvh`. efi/<name>.cc are EFI applications
 # that stay in boot services (they define their own efi_main); they are
 # built the same way. Run ./configure first. V=1 shows the commands.
 
@@ -66,7 +66,7 @@ all: $(TESTS) $(PVH_TESTS) $(APPS) $(ACCEL_PROBE) $(EFITEST)
 
 # Renamed into place so that a running suite never executes a half-written
 # binary.
-$(EFITEST): $(EFITEST_SRCS) $(wildcard host/*.h lib/result/*.h scripts/cfg/*.h scripts/image/*.h) lib/rt/verdict.h
+$(EFITEST): $(EFITEST_SRCS) $(wildcard host/*.h lib/result/*.h scripts/cfg/*.h scripts/image/*.h scripts/esp/*.h) lib/rt/verdict.h
 	$(say) HOSTCXX $@
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(HOSTCXX) -std=c++20 -O2 -Wall -Wextra $(WERROR_FLAG) \
@@ -102,21 +102,21 @@ x86/%.name.o:
 	$(Q)printf '\t.section .rodata\n\t.globl test_name\n\t.hidden test_name\ntest_name:\n\t.asciz "%s"\n\t.section .note.GNU-stack,"",@progbits\n' \
 		$(notdir $*) | $(CC) -c -x assembler -o $@ -
 
-x86/%.so: x86/%.o x86/%.name.o $(ENTRY_OBJ) lib/libtest.a efi.lds scripts/image/check-elf.sh
+x86/%.so: x86/%.o x86/%.name.o $(ENTRY_OBJ) lib/libtest.a efi.lds $(PETOOL)
 	$(say) LD $@
 	$(Q)$(LD) $(LDFLAGS) -o $@ $(ENTRY_OBJ) x86/$*.o x86/$*.name.o lib/libtest.a
-	$(Q)scripts/image/check-elf.sh $@ || { rm -f $@; exit 1; }
+	$(Q)$(PETOOL) check-elf $@ || { rm -f $@; exit 1; }
 
-x86/%.elf: x86/%.o x86/%.name.o $(PVH_OBJ) lib/libtest.a elf.lds scripts/image/check-pvh.sh
+x86/%.elf: x86/%.o x86/%.name.o $(PVH_OBJ) lib/libtest.a elf.lds $(PETOOL)
 	$(say) ELF $@
 	$(Q)$(LD) $(ELF_LDFLAGS) -o $@.tmp $(PVH_OBJ) x86/$*.o x86/$*.name.o lib/libtest.a
-	$(Q)scripts/image/check-pvh.sh $@.tmp || { rm -f $@.tmp; exit 1; }
+	$(Q)$(PETOOL) check-pvh $@.tmp || { rm -f $@.tmp; exit 1; }
 	$(Q)mv $@.tmp $@
 
-efi/%.so: efi/%.o $(ENTRY_OBJ) lib/libtest.a efi.lds scripts/image/check-elf.sh
+efi/%.so: efi/%.o $(ENTRY_OBJ) lib/libtest.a efi.lds $(PETOOL)
 	$(say) LD $@
 	$(Q)$(LD) $(LDFLAGS) -o $@ $(ENTRY_OBJ) efi/$*.o lib/libtest.a
-	$(Q)scripts/image/check-elf.sh $@ || { rm -f $@; exit 1; }
+	$(Q)$(PETOOL) check-elf $@ || { rm -f $@; exit 1; }
 
 %.debug: %.so
 	$(Q)$(OBJCOPY) --only-keep-debug $< $@
@@ -129,18 +129,18 @@ efi/%.so: efi/%.o $(ENTRY_OBJ) lib/libtest.a efi.lds scripts/image/check-elf.sh
 	$(Q)$(PETOOL) check $@.tmp || { rm -f $@.tmp; exit 1; }
 	$(Q)mv $@.tmp $@
 
-$(PETOOL): scripts/image/petool.cc scripts/image/pe.cc scripts/image/pe.h
+$(PETOOL): scripts/image/petool.cc scripts/image/pe.cc scripts/image/pe.h scripts/image/elfcheck.cc scripts/image/elfcheck.h
 	$(say) HOSTCXX $@
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(HOSTCXX) -std=c++20 -O2 -Wall -Wextra -Werror -o $@ scripts/image/petool.cc scripts/image/pe.cc
+	$(Q)$(HOSTCXX) -std=c++20 -O2 -Wall -Wextra -Werror -o $@ scripts/image/petool.cc scripts/image/pe.cc scripts/image/elfcheck.cc
 
 # Keep intermediate files: the .so and .debug are what symbolizers read.
 .SECONDARY:
 
 check-images: $(TESTS) $(PVH_TESTS) $(APPS)
-	@for t in $(TESTS:.efi=.so) $(APPS:.efi=.so); do scripts/image/check-elf.sh $$t || exit 1; done
+	@for t in $(TESTS:.efi=.so) $(APPS:.efi=.so); do $(PETOOL) check-elf $$t || exit 1; done
 	@for t in $(TESTS) $(APPS); do $(PETOOL) check $$t || exit 1; done
-	@for t in $(PVH_TESTS); do scripts/image/check-pvh.sh $$t || exit 1; done
+	@for t in $(PVH_TESTS); do $(PETOOL) check-pvh $$t || exit 1; done
 	@echo "image checks: $(words $(TESTS) $(APPS) $(PVH_TESTS)) images ok"
 
 check-host:
@@ -164,7 +164,7 @@ distclean: clean
 # Wall times of cold and warm (snapshot) boots; never part of check.
 # BENCH_RUNS, BENCH_SUITE_RUNS and BENCH_JOBS set the counts.
 bench: all
-	scripts/bench
+	$(EFITEST) bench --top $(CURDIR)
 
 .PHONY: all check check-host check-images clean distclean bench
 

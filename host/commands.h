@@ -12,6 +12,8 @@ int cmd_suite(int argc, char** argv);     // suite.cc
 int cmd_manifest(int argc, char** argv);  // manifest_cmd.cc
 int cmd_qmp(int argc, char** argv);       // qmp_cmd.cc
 int cmd_pe_driver(int argc, char** argv); // pe_cmd.cc
+int cmd_bench(int argc, char** argv);     // bench_cmd.cc
+int cmd_esp_image(int argc, char** argv); // scripts/esp/esp_image.cc
 
 #include <string>
 

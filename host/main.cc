@@ -15,6 +15,9 @@
 //   efitest manifest [OPTIONS]             the ESP runner's manifest
 //   efitest qmp --in P --out P JSON...     one QMP conversation (snapshots)
 //   efitest pe-driver SRC DST              an EFI application as a driver
+//   efitest bench --top DIR [-n N] [-s N] [-j N]  make bench's wall times
+//   efitest esp-image --top DIR --dir D --image IMG [OPTIONS]
+//                                          make esp's tree and disk image
 #include <cstdio>
 #include <cstring>
 
@@ -37,6 +40,8 @@ constexpr Command kCommands[] = {
     {"manifest", cmd_manifest},
     {"qmp", cmd_qmp},
     {"pe-driver", cmd_pe_driver},
+    {"bench", cmd_bench},
+    {"esp-image", cmd_esp_image},
 };
 
 int usage() {

@@ -33,20 +33,20 @@ ESP_TIMEOUT_SCALE ?= 1
 LDFLAGS += -u efitest_sbat
 PE_SECTIONS += .sbat
 
-ESP_ARGS = --top . --parser $(EFITEST) --dir $(ESP_DIR) --image $(ESP_IMG) \
+ESP_ARGS = --top . --dir $(ESP_DIR) --image $(ESP_IMG) \
 	--cfg $(ESP_CFG) --end $(ESP_END) --timeout-scale $(ESP_TIMEOUT_SCALE) \
 	$(if $(ESP_TESTS),--tests "$(ESP_TESTS)") $(if $(ESP_GROUPS),--groups "$(ESP_GROUPS)") \
 	$(if $(ESP_TIMEOUT),--timeout $(ESP_TIMEOUT)) $(if $(ESP_SIZE),--size $(ESP_SIZE))
 
 esp: $(TESTS) $(APPS) $(EFITEST)
 	$(say) ESP $(ESP_IMG)
-	$(Q)scripts/esp/mkesp.sh $(ESP_ARGS)
+	$(Q)$(EFITEST) esp-image $(ESP_ARGS)
 
 sign: $(TESTS) $(APPS) $(EFITEST) $(PETOOL)
 	@test -n "$(KEY)" -a -n "$(CERT)" || { echo "make sign needs KEY=<key.pem> CERT=<cert.pem>" >&2; exit 1; }
 	@for t in $(TESTS) $(APPS); do $(PETOOL) sbat $$t >/dev/null || exit 1; done
 	$(say) ESP $(ESP_IMG) "(signed)"
-	$(Q)scripts/esp/mkesp.sh $(ESP_ARGS) --key "$(KEY)" --cert "$(CERT)"
+	$(Q)$(EFITEST) esp-image $(ESP_ARGS) --key "$(KEY)" --cert "$(CERT)"
 
 # tests/check.sh (make check) runs the same script as its esp stage.
 check-esp: all

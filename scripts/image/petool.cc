@@ -12,6 +12,10 @@
 //   petool info IMAGE        print the headers and sections
 //   petool sbat IMAGE        print the .sbat section; fail if it is missing
 //                            or malformed (check verifies it when present)
+//   petool check-elf SO      fail unless the ELF stage of an EFI image is one
+//                            the stub can relocate by itself (elfcheck.h)
+//   petool check-pvh ELF     fail unless the PVH image is one a PVH loader
+//                            can start as the entry expects (elfcheck.h)
 //
 // Layouts from the Microsoft PE/COFF specification (§3 COFF file header,
 // §3.4 optional header, §4 section table). The .sbat format is shim's
@@ -27,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "elfcheck.h"
 #include "pe.h"
 
 namespace {
@@ -173,6 +178,21 @@ int info(const char* path) {
   return 0;
 }
 
+// check-elf and check-pvh: each refusal as "WHAT: PATH: message".
+int check_elf_file(const char* what, const char* path,
+                   std::vector<std::string> (*check)(const elfcheck::File&)) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<uint8_t> bytes(std::istreambuf_iterator<char>(in), {});
+  elfcheck::File f;
+  std::string error;
+  std::vector<std::string> bad;
+  if (!in.is_open()) bad.push_back("cannot open");
+  else if (!elfcheck::parse(std::move(bytes), &f, &error)) bad.push_back(error);
+  else bad = check(f);
+  for (const std::string& m : bad) fprintf(stderr, "%s: %s: %s\n", what, path, m.c_str());
+  return bad.empty() ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -180,6 +200,10 @@ int main(int argc, char** argv) {
   if (argc == 3 && std::strcmp(argv[1], "check") == 0) return check(argv[2]);
   if (argc == 3 && std::strcmp(argv[1], "info") == 0) return info(argv[2]);
   if (argc == 3 && std::strcmp(argv[1], "sbat") == 0) return sbat(argv[2]);
-  fprintf(stderr, "usage: petool {nx-compat|check|info|sbat} IMAGE\n");
+  if (argc == 3 && std::strcmp(argv[1], "check-elf") == 0)
+    return check_elf_file("check-elf", argv[2], elfcheck::check_stub_elf);
+  if (argc == 3 && std::strcmp(argv[1], "check-pvh") == 0)
+    return check_elf_file("check-pvh", argv[2], elfcheck::check_pvh_elf);
+  fprintf(stderr, "usage: petool {nx-compat|check|info|sbat|check-elf|check-pvh} IMAGE\n");
   return 2;
 }

@@ -41,3 +41,5 @@ PORTABLE_SRCS += host/qmp.cc
 PORTABLE_SRCS += lib/cpu/access_model.cc
 PORTABLE_SRCS += lib/iommu/vtd.cc
 PORTABLE_SRCS += lib/iommu/dmar.cc
+PORTABLE_SRCS += scripts/image/elfcheck.cc
+PORTABLE_SRCS += scripts/esp/espid.cc
