@@ -810,75 +810,11 @@ void run_sizes(uint64_t slot, bool full, bool upper_only, uint64_t* total) {
 // 5-level copy of every translation of the live table, runs the
 // upper-level groups at 5 levels under a PML5 slot of their own (each
 // flag of the PML5E among them), and comes back to a 4-level copy the
-// same way. The copy is the one x86/la57.cc makes: every leaf mapped at
-// the same address, with the same frame and attributes, tables below
-// 4 GiB (CR3 is loaded in 32-bit mode).
-constexpr uint64_t kAddrMask = 0x000ffffffffff000ull;  // entry bits 51:12
-
-PhysAddr alloc_low_table(void*) {
-  mem::PageResult r = mem::alloc_pages(1, kPageSize, mem::kBelow4G);
-  if (!r.ok()) return PhysAddr(~0ull);
-  memset(reinterpret_cast<void*>(r.pa.value), 0, kPageSize);
-  return r.pa;
-}
-uint64_t* identity_table(void*, PhysAddr pa) { return reinterpret_cast<uint64_t*>(pa.value); }
-
-paging::PageMemory low_memory() {
-  paging::PageMemory pm{};
-  pm.alloc_table = alloc_low_table;
-  pm.table = identity_table;
-  pm.max_page = caps.page1g ? kGiB : kLargePageSize;
-  return pm;
-}
-
-uint64_t sign_extend(uint64_t va, int bits) {
-  const unsigned sh = 64 - bits;
-  return uint64_t(int64_t(va << sh) >> sh);
-}
-
-struct Copier {
-  const paging::PageTable& from;
-  paging::PageTable& to;
-  uint64_t leaves = 0;
-  bool ok = true;
-
-  void walk(const uint64_t* table, int level, uint64_t va_base) {
-    for (unsigned i = 0; i < 512 && ok; ++i) {
-      const uint64_t e = table[i];
-      if (!(e & pte::P)) continue;
-      const unsigned shift = 12 + 9 * (level - 1);
-      const uint64_t va = sign_extend(va_base | uint64_t(i) << shift, 12 + 9 * from.levels());
-      const bool leaf = level == 1 || (level <= 3 && (e & pte::PS));
-      if (!leaf) {
-        walk(reinterpret_cast<const uint64_t*>(e & kAddrMask), level - 1,
-             va_base | uint64_t(i) << shift);
-        continue;
-      }
-      if (to.levels() == 4 && sign_extend(va, 48) != va) continue;
-      paging::Translation t;
-      if (!from.lookup(VirtAddr(va), &t)) {
-        ok = false;
-        return;
-      }
-      const uint64_t size = 1ull << shift;
-      if (to.map(VirtAddr(va), PhysAddr(t.pa.value & ~(size - 1)), size, t.attr, size) !=
-          paging::MapStatus::ok)
-        ok = false;
-      ++leaves;
-    }
-  }
-};
-
+// same way, on copies of the live table (paging::copy_live).
 bool switch_to(int levels) {
-  const paging::PageTable live = paging::live();
-  paging::PageTable copy(low_memory(), PhysAddr(0), levels);
-  if (!paging::PageTable::create(low_memory(), levels, &copy)) {
-    report_fail("no root for a %d-level copy of the page tables", levels);
-    return false;
-  }
-  Copier c{live, copy};
-  c.walk(reinterpret_cast<const uint64_t*>(live.root().value), live.levels(), 0);
-  if (!c.ok) {
+  paging::PageTable copy(paging::PageMemory{}, PhysAddr(0), levels);
+  uint64_t leaves = 0;
+  if (!paging::copy_live(levels, &copy, &leaves)) {
     report_fail("building a %d-level copy of the page tables", levels);
     return false;
   }
@@ -886,7 +822,7 @@ bool switch_to(int levels) {
   const bool la57 = cpu::read_cr4() & cpu::cr4::LA57;
   report(paging::levels() == levels && la57 == (levels == 5),
          "switched to %d-level paging (CR4.LA57=%d, %lu leaves copied)", paging::levels(), la57,
-         c.leaves);
+         leaves);
   return paging::levels() == levels;
 }
 

@@ -46,79 +46,12 @@ constexpr uint64_t kBit56Only = 0x0100000000000000ull;
 constexpr uint64_t kTopNoBit56 = 0xfe00000000000000ull;
 
 
-PhysAddr alloc_low_table(void*) {
-  mem::PageResult r = mem::alloc_pages(1, kPageSize, mem::kBelow4G);
-  if (!r.ok()) return PhysAddr(~0ull);
-  memset(reinterpret_cast<void*>(r.pa.value), 0, kPageSize);
-  return r.pa;
-}
-uint64_t* identity(void*, PhysAddr pa) { return reinterpret_cast<uint64_t*>(pa.value); }
-
-paging::PageMemory low_memory() {
-  paging::PageMemory pm{};
-  pm.alloc_table = alloc_low_table;
-  pm.table = identity;
-  pm.max_page = boot_info().features.pdpe1gb ? kHugePageSize : kLargePageSize;
-  return pm;
-}
-
-uint64_t sign_extend(uint64_t va, int bits) {
-  const unsigned s = 64 - bits;
-  return uint64_t(int64_t(va << s) >> s);
-}
-
-// Every leaf of the live table, mapped at the same address with the same
-// frame and attributes into `to` (addresses `to` cannot hold are left out).
-struct Copier {
-  const paging::PageTable& from;
-  paging::PageTable& to;
-  uint64_t leaves = 0;
-  bool ok = true;
-
-  void walk(const uint64_t* table, int level, uint64_t va_base) {
-    for (unsigned i = 0; i < 512 && ok; ++i) {
-      const uint64_t e = table[i];
-      if (!(e & paging::pte::P)) continue;
-      const unsigned shift = 12 + 9 * (level - 1);
-      const uint64_t va = sign_extend(va_base | uint64_t(i) << shift, 12 + 9 * from.levels());
-      const bool leaf = level == 1 || (level <= 3 && (e & paging::pte::PS));
-      if (!leaf) {
-        walk(reinterpret_cast<const uint64_t*>(e & paging::pte::kFrame), level - 1, va_base | uint64_t(i) << shift);
-        continue;
-      }
-      if (to.levels() == 4 && sign_extend(va, 48) != va) continue;
-      paging::Translation t;
-      if (!from.lookup(VirtAddr(va), &t)) {
-        ok = false;
-        return;
-      }
-      const uint64_t size = 1ull << shift;
-      if (to.map(VirtAddr(va), PhysAddr(t.pa.value & ~(size - 1)), size, t.attr, size) !=
-          paging::MapStatus::ok)
-        ok = false;
-      ++leaves;
-    }
-  }
-};
-
-// A copy of the live table at `levels` levels, rooted below 4 GiB.
-bool build_copy(int levels, paging::PageTable* out, uint64_t* leaves) {
-  const paging::PageTable live = paging::live();
-  paging::PageTable copy(low_memory(), PhysAddr(0), levels);
-  if (!paging::PageTable::create(low_memory(), levels, &copy)) return false;
-  Copier c{live, copy};
-  c.walk(reinterpret_cast<const uint64_t*>(live.root().value), live.levels(), 0);
-  *out = copy;
-  *leaves = c.leaves;
-  return c.ok;
-}
-
 // Switches to a fresh copy at `levels` levels; false (after a FAIL line)
 // when the copy could not be built.
 bool switch_to(int levels) {
-  paging::PageTable copy(low_memory(), PhysAddr(0), levels);
+  paging::PageTable copy(paging::PageMemory{}, PhysAddr(0), levels);
   uint64_t leaves = 0;
-  if (!build_copy(levels, &copy, &leaves)) {
+  if (!paging::copy_live(levels, &copy, &leaves)) {
     report_fail("building a %d-level copy of the page tables", levels);
     return false;
   }

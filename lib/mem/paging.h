@@ -50,6 +50,14 @@ PageTable live();
 // 4 or 5.
 int levels();
 
+// A copy of the live table at `levels` (4 or 5) levels, for a switch of
+// paging mode through cpu/modeswitch: every leaf mapped at the same
+// address with the same frame and attributes (addresses a 4-level table
+// cannot hold are left out), every table page below 4 GiB, since CR3 is
+// loaded in 32-bit mode. False when table memory runs out or a leaf of the
+// live table cannot be looked up; `leaves` counts the leaves copied.
+bool copy_live(int levels, PageTable* out, uint64_t* leaves);
+
 // Each edits the live table under the lock, then flushes the range.
 MapStatus map(VirtAddr va, PhysAddr pa, uint64_t size, Attr attr);
 MapStatus unmap(VirtAddr va, uint64_t size);
