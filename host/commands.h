@@ -12,6 +12,7 @@ int cmd_suite(int argc, char** argv);     // suite.cc
 int cmd_manifest(int argc, char** argv);  // manifest_cmd.cc
 int cmd_qmp(int argc, char** argv);       // qmp_cmd.cc
 int cmd_pe_driver(int argc, char** argv); // pe_cmd.cc
+int cmd_run(int argc, char** argv);       // run_cmd.cc
 
 #include <string>
 

@@ -15,6 +15,7 @@
 //   efitest manifest [OPTIONS]             the ESP runner's manifest
 //   efitest qmp --in P --out P JSON...     one QMP conversation (snapshots)
 //   efitest pe-driver SRC DST              an EFI application as a driver
+//   efitest run TEST [QEMU_ARGS]           one test (scripts/run)
 #include <cstdio>
 #include <cstring>
 
@@ -37,6 +38,7 @@ constexpr Command kCommands[] = {
     {"manifest", cmd_manifest},
     {"qmp", cmd_qmp},
     {"pe-driver", cmd_pe_driver},
+    {"run", cmd_run},
 };
 
 int usage() {
