@@ -18,7 +18,8 @@ int cmd_run(int argc, char** argv);       // run_cmd.cc
 
 #include "accel.h"
 
-// Durations in the cfg's forms (90, 90s, 1.5m, 2h, 1d) as seconds.
-bool parse_duration(const std::string& s, double* seconds);
+#include "run/qemu_cmdline.h"
+
+using run::parse_duration;
 // The accelerator settings of the environment (accel_cmd.cc).
 accel::Env accel_env();

@@ -9,7 +9,8 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "proc.h"
+#include "cfg/cfgparse.h"
+#include "../proc.h"
 #include "supervisor.h"
 
 namespace run {
@@ -302,6 +303,43 @@ std::string shell_quote(const std::vector<std::string>& words) {
     out.push_back('\'');
   }
   return out;
+}
+
+bool parse_duration(const std::string& s, double* seconds) {
+  if (!cfg::valid_duration(s)) return false;
+  double mul = 1;
+  std::string n = s;
+  switch (s.back()) {
+    case 's': n.pop_back(); break;
+    case 'm': n.pop_back(); mul = 60; break;
+    case 'h': n.pop_back(); mul = 3600; break;
+    case 'd': n.pop_back(); mul = 86400; break;
+    default: break;
+  }
+  *seconds = std::strtod(n.c_str(), nullptr) * mul;
+  return true;
+}
+
+bool parse_run_duration(const std::string& s, double* seconds) {
+  std::string n = s;
+  double mul = 1;
+  if (!n.empty()) {
+    switch (n.back()) {
+      case 's': n.pop_back(); break;
+      case 'm': n.pop_back(); mul = 60; break;
+      case 'h': n.pop_back(); mul = 3600; break;
+      case 'd': n.pop_back(); mul = 86400; break;
+      default: break;
+    }
+  }
+  const size_t dot = n.find('.');
+  const std::string whole = n.substr(0, dot), frac = dot == std::string::npos ? "" : n.substr(dot + 1);
+  auto digits = [](const std::string& d) {
+    return !d.empty() && d.find_first_not_of("0123456789") == std::string::npos;
+  };
+  if (!digits(whole) || (dot != std::string::npos && !digits(frac))) return false;
+  *seconds = std::strtod(n.c_str(), nullptr) * mul;
+  return true;
 }
 
 std::string seconds_text(double s) {

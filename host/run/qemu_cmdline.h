@@ -93,6 +93,13 @@ std::vector<std::string> split_blanks(const std::string& s);
 // One line a shell reads back as the same words; plain words unquoted.
 std::string shell_quote(const std::vector<std::string>& words);
 
+// Durations in the cfg's forms (90, 90s, 1.5m, 2h, 1d) as seconds.
+bool parse_duration(const std::string& s, double* seconds);
+
+// A run's TIMEOUT or SNAPSHOT_BUILD_TIMEOUT: N or N.N with an optional
+// s, m, h or d; 0 is allowed (TIMEOUT=0: no limit).
+bool parse_run_duration(const std::string& s, double* seconds);
+
 // Seconds as the runners print them: 90, 1.5.
 std::string seconds_text(double s);
 

@@ -12,12 +12,12 @@
 #include <cstring>
 #include <fstream>
 
-#include "accel.h"
-#include "commands.h"
-#include "proc.h"
+#include "../accel.h"
+#include "../commands.h"
+#include "../proc.h"
 #include "qemu_cmdline.h"
 #include "rt/verdict.h"
-#include "selection.h"
+#include "../selection.h"
 #include "snapshot.h"
 #include "supervisor.h"
 #include "symbolize.h"
@@ -136,6 +136,7 @@ class Run {
 
   const Options& o_;
   std::string name_, accel_, timeout_text_, boot_, boot_reason_;
+  double timeout_s_ = 0;
   result::Counts counts_;
   const Symbolizer* symbolizer_ = nullptr;
 };
@@ -180,9 +181,7 @@ void Run::interrupted(int sig) {
 Boot Run::boot_guest(std::vector<std::string> argv, bool warm, int state_fd) {
   BootSpec spec;
   spec.argv = std::move(argv);
-  double t = 0;
-  parse_duration(timeout_text_, &t);
-  spec.timeout_s = t;
+  spec.timeout_s = timeout_s_;
   // Under KVM, stderr is watched while QEMU runs: KVM that fails in the
   // middle of a test pauses the VM, and the test ends at once as CRASH.
   spec.watch_kvm = accel_ == "kvm";
@@ -230,9 +229,8 @@ int Run::go() {
   if (!find_tools(top, settings, &tools, &error)) die_plain(error);
 
   const std::string timeout_in = env("TIMEOUT").empty() ? "90s" : env("TIMEOUT");
-  double timeout_s = 0;
-  if (!parse_duration(timeout_in, &timeout_s)) die("bad TIMEOUT '" + timeout_in + "' (use e.g. 90, 90s, 2m)");
-  timeout_text_ = seconds_text(timeout_s);
+  if (!parse_run_duration(timeout_in, &timeout_s_)) die("bad TIMEOUT '" + timeout_in + "' (use e.g. 90, 90s, 2m)");
+  timeout_text_ = seconds_text(timeout_s_);
 
   // A PVH boot runs no UEFI firmware: the machine keeps its own (SeaBIOS
   // and its PVH option ROM on q35, qboot on microvm).
@@ -332,7 +330,7 @@ int Run::go() {
       b.qemu_cmd = warm_cmd;
       b.tools = &tools;
       const std::string bt = env("SNAPSHOT_BUILD_TIMEOUT").empty() ? "120" : env("SNAPSHOT_BUILD_TIMEOUT");
-      if (!parse_duration(bt, &b.timeout_s)) die("bad SNAPSHOT_BUILD_TIMEOUT '" + bt + "'");
+      if (!parse_run_duration(bt, &b.timeout_s)) die("bad SNAPSHOT_BUILD_TIMEOUT '" + bt + "'");
       const std::string keep = env("SNAPSHOT_KEEP").empty() ? "32" : env("SNAPSHOT_KEEP");
       if (keep[0] == '0' || keep.find_first_not_of("0123456789") != std::string::npos || keep.size() > 9)
         die("bad SNAPSHOT_KEEP '" + keep + "'");
@@ -419,64 +417,6 @@ int Run::go() {
 }
 
 }  // namespace
-
-std::string Record::text() const {
-  auto line = [](const char* k, const std::string& v) {
-    std::string clean = v;
-    std::replace(clean.begin(), clean.end(), '\n', ' ');
-    return std::string(k) + "=" + clean + "\n";
-  };
-  std::string s = line("verdict", result::outcome_str(outcome)) + line("detail", detail) + line("accel", accel) +
-                  line("timeout", timeout) + line("boot", boot) + line("boot_reason", boot_reason);
-  if (have_counts) {
-    s += "tests=" + std::to_string(counts.tests) + "\nfailures=" + std::to_string(counts.failures) +
-         "\nxfailures=" + std::to_string(counts.xfailures) + "\nskipped=" + std::to_string(counts.skipped) + "\n";
-  }
-  return s;
-}
-
-bool Record::parse(const std::string& text, Record* out) {
-  Record r;
-  bool have_verdict = false;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    const std::string line = text.substr(start, end - start);
-    start = end + 1;
-    const size_t eq = line.find('=');
-    if (eq == std::string::npos) continue;
-    const std::string k = line.substr(0, eq), v = line.substr(eq + 1);
-    auto number = [&](uint32_t* n) {
-      *n = static_cast<uint32_t>(std::strtoul(v.c_str(), nullptr, 10));
-      r.have_counts = true;
-    };
-    if (k == "verdict") {
-      have_verdict = result::parse_outcome(result::Str(v.data(), v.size()), &r.outcome);
-    } else if (k == "detail") {
-      r.detail = v;
-    } else if (k == "accel") {
-      r.accel = v;
-    } else if (k == "timeout") {
-      r.timeout = v;
-    } else if (k == "boot") {
-      r.boot = v;
-    } else if (k == "boot_reason") {
-      r.boot_reason = v;
-    } else if (k == "tests") {
-      number(&r.counts.tests);
-    } else if (k == "failures") {
-      number(&r.counts.failures);
-    } else if (k == "xfailures") {
-      number(&r.counts.xfailures);
-    } else if (k == "skipped") {
-      number(&r.counts.skipped);
-    }
-  }
-  if (!have_verdict) return false;
-  *out = r;
-  return true;
-}
 
 int run_test(const Options& o) {
   Run r(o);

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "result/outcome.h"
+#include "record.h"
 
 namespace run {
 
@@ -29,18 +29,6 @@ struct Options {
   std::string result_file;             // RUN_RESULT_FILE, or ""
   int record_fd = -1;                  // where the Record also goes, or -1
   Hooks hooks;
-};
-
-// The one result of a run: RUN_RESULT_FILE's key=value lines, and what the
-// suite gets back.
-struct Record {
-  result::Outcome outcome = result::Outcome::error;
-  std::string detail, accel, timeout, boot, boot_reason;
-  bool have_counts = false;
-  result::Counts counts;
-
-  std::string text() const;
-  static bool parse(const std::string& text, Record* out);
 };
 
 // Runs the test and returns the exit status (lib/rt/verdict.h). Errors

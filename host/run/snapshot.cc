@@ -11,7 +11,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "proc.h"
+#include "../proc.h"
 #include "qemu_cmdline.h"
 #include "sha256.h"
 #include "supervisor.h"

@@ -14,12 +14,12 @@
 #include <sstream>
 
 #include "image/pe.h"
-#include "proc.h"
+#include "../proc.h"
 #include "qemu_cmdline.h"
-#include "qmp.h"
+#include "../qmp.h"
 #include "snapshot.h"
 #include "supervisor.h"
-#include "accel.h"
+#include "../accel.h"
 #include "result/guest_output.h"
 
 namespace run::snapshot {

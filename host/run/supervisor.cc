@@ -11,9 +11,9 @@
 #include <cstdio>
 #include <cstring>
 
-#include "accel.h"
-#include "proc.h"
-#include "qmp.h"
+#include "../accel.h"
+#include "../proc.h"
+#include "../qmp.h"
 #include "symbolize.h"
 
 namespace run {
