@@ -721,7 +721,7 @@ void Suite::launch(size_t index) {
     }
     close(fds[0]);
     close(rec[0]);
-    int null = open("/dev/null", O_RDONLY);
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (null >= 0) dup2(null, 0);
     dup2(fds[1], 1);
     dup2(fds[1], 2);
