@@ -66,7 +66,7 @@ all: $(TESTS) $(PVH_TESTS) $(APPS) $(ACCEL_PROBE) $(EFITEST)
 
 # Renamed into place so that a running suite never executes a half-written
 # binary.
-$(EFITEST): $(EFITEST_SRCS) $(wildcard host/*.h lib/result/*.h scripts/cfg/*.h scripts/image/*.h scripts/esp/*.h) lib/rt/verdict.h
+$(EFITEST): $(EFITEST_SRCS) $(wildcard host/*.h host/run/*.h lib/result/*.h scripts/cfg/*.h scripts/image/*.h scripts/esp/*.h) lib/rt/verdict.h
 	$(say) HOSTCXX $@
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(HOSTCXX) -std=c++20 -O2 -Wall -Wextra $(WERROR_FLAG) \

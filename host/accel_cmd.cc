@@ -24,21 +24,6 @@ std::string env_or(const char* name, const char* fallback) {
 
 }  // namespace
 
-bool parse_duration(const std::string& s, double* seconds) {
-  if (!cfg::valid_duration(s)) return false;
-  double mul = 1;
-  std::string n = s;
-  switch (s.back()) {
-    case 's': n.pop_back(); break;
-    case 'm': n.pop_back(); mul = 60; break;
-    case 'h': n.pop_back(); mul = 3600; break;
-    case 'd': n.pop_back(); mul = 86400; break;
-    default: break;
-  }
-  *seconds = std::strtod(n.c_str(), nullptr) * mul;
-  return true;
-}
-
 accel::Env accel_env() {
   accel::Env env;
   env.qemu = env_or("QEMU", "qemu-system-x86_64");

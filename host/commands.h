@@ -14,12 +14,14 @@ int cmd_qmp(int argc, char** argv);       // qmp_cmd.cc
 int cmd_pe_driver(int argc, char** argv); // pe_cmd.cc
 int cmd_bench(int argc, char** argv);     // bench_cmd.cc
 int cmd_esp_image(int argc, char** argv); // scripts/esp/esp_image.cc
+int cmd_run(int argc, char** argv);       // run_cmd.cc
 
 #include <string>
 
 #include "accel.h"
 
-// Durations in the cfg's forms (90, 90s, 1.5m, 2h, 1d) as seconds.
-bool parse_duration(const std::string& s, double* seconds);
+#include "run/qemu_cmdline.h"
+
+using run::parse_duration;
 // The accelerator settings of the environment (accel_cmd.cc).
 accel::Env accel_env();

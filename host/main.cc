@@ -18,6 +18,7 @@
 //   efitest bench --top DIR [-n N] [-s N] [-j N]  make bench's wall times
 //   efitest esp-image --top DIR --dir D --image IMG [OPTIONS]
 //                                          make esp's tree and disk image
+//   efitest run TEST [QEMU_ARGS]           one test (scripts/run)
 #include <cstdio>
 #include <cstring>
 
@@ -42,6 +43,7 @@ constexpr Command kCommands[] = {
     {"pe-driver", cmd_pe_driver},
     {"bench", cmd_bench},
     {"esp-image", cmd_esp_image},
+    {"run", cmd_run},
 };
 
 int usage() {

@@ -1,9 +1,14 @@
 // efitest suite: the runner behind ./run_tests.sh. It reads unittests.cfg,
-// selects, orders and shards the tests, runs each through scripts/run with
-// a bound, -j at a time, streams their output into per-test logs (and to
-// the terminal with -v), and writes the human lines, TAP, JUnit, the
-// summary and the durations of the run. Ctrl-C ends the running tests and
-// still prints the partial summary.
+// selects, orders and shards the tests, runs each with a bound, -j at a
+// time, streams their output into per-test logs (and to the terminal with
+// -v), and writes the human lines, TAP, JUnit, the summary and the
+// durations of the run. Ctrl-C ends the running tests and still prints the
+// partial summary.
+//
+// Each test runs in a child of this process that calls the per-test runner
+// (run/run.h) directly: nothing is exec'd but QEMU. The child's stdout and
+// stderr are the test's log; its one result is the Record it writes on a
+// pipe of its own, from which the test's outcome is taken.
 //
 //   efitest suite --top DIR -- [run_tests.sh's options and names]
 #include <errno.h>
@@ -34,6 +39,8 @@
 #include "result/guest_output.h"
 #include "result/outcome.h"
 #include "result/writers.h"
+#include "run/qemu_cmdline.h"
+#include "run/run.h"
 #include "selection.h"
 #include "textutil.h"
 
@@ -308,10 +315,11 @@ Options parse_options(const std::vector<std::string>& args, const std::string& t
 // One test of the run.
 struct Slot {
   size_t test;                  // index into the cfg's tests
-  std::vector<std::string> args;  // scripts/run's arguments after the image
+  std::vector<std::string> args;  // the run's QEMU arguments (scripts/run's after the image)
   std::string log;
   pid_t pid = 0;
-  int out_fd = -1;  // the child's stdout and stderr
+  int out_fd = -1;     // the child's stdout and stderr
+  int record_fd = -1;  // the run's Record
   double started = 0;
   std::string partial;  // output not yet ending in a newline, for -v
 };
@@ -471,33 +479,18 @@ void Suite::list_json() {
 }
 
 // The QEMU binary and the firmware profile, settled once for the run by
-// the same code scripts/run uses (scripts/lib/qemu.sh, qemu_find_tools).
+// the code every run uses (run/qemu_cmdline.h), and handed to the runs
+// through the environment.
 void Suite::find_tools() {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) die("cannot create a pipe");
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(fds[1], 1);
-    std::string run = top_ + "/scripts/run";
-    execl(run.c_str(), run.c_str(), "--find-tools", static_cast<char*>(nullptr));
-    _exit(127);
+  run::Tools t;
+  std::string error;
+  if (!run::find_tools(top_, run::Settings(top_ + "/config.mak"), &t, &error)) {
+    std::fprintf(stderr, "%s\n", error.c_str());
+    std::exit(kExitError);
   }
-  close(fds[1]);
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fds[0], buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
-    if (n > 0) out.append(buf, static_cast<size_t>(n));
-  close(fds[0]);
-  int ws = 0;
-  while (waitpid(pid, &ws, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0) std::exit(WIFEXITED(ws) ? WEXITSTATUS(ws) : kExitError);
-  std::istringstream in(out);
-  std::string line;
-  while (std::getline(in, line)) {
-    size_t eq = line.find('=');
-    if (eq != std::string::npos) setenv(line.substr(0, eq).c_str(), line.substr(eq + 1).c_str(), 1);
+  for (const char* v : run::kToolVars) {
+    auto it = t.vars.find(v);
+    if (it != t.vars.end() && !it->second.empty()) setenv(v, it->second.c_str(), 1);
   }
 }
 
@@ -664,8 +657,8 @@ void Suite::launch(size_t index) {
   }
   std::vector<std::string> args = base_args(t);
 
-  // The accelerator, decided the way scripts/run will decide it (the
-  // probe's cache makes the second decision free).
+  // The accelerator, decided the way the run will decide it (the probe's
+  // cache makes the second decision free).
   std::string want = env_or("ACCEL", "auto");
   if (!t.accel.empty()) want = t.accel;
   std::vector<std::string> shape_args = {"-machine", "q35", "-cpu", "max"};
@@ -680,7 +673,7 @@ void Suite::launch(size_t index) {
       record(index, Outcome::skip, why, 0);
       return;
     }
-    // ACCEL=kvm that cannot work: scripts/run reports it as ERROR.
+    // ACCEL=kvm that cannot work: the run reports it as ERROR.
     accel_used = "kvm";
   }
   if (want == "auto" && accel_used == "tcg" && !accel_shown_.count(accel_why)) {
@@ -709,39 +702,48 @@ void Suite::launch(size_t index) {
   s.test = index;
   s.log = log;
   s.args = args;
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) die("cannot create a pipe");
-  const std::string result_file = work_ + "/" + std::to_string(index) + ".result";
-  unlink(result_file.c_str());
-  const std::string run = top_ + "/scripts/run";
+  int fds[2], rec[2];
+  if (pipe2(fds, O_CLOEXEC) != 0 || pipe2(rec, O_CLOEXEC) != 0) die("cannot create a pipe");
   const std::string image = image_dir_ + "/" + image_of(t);
   s.started = proc::now();
+  std::fflush(nullptr);
   pid_t pid = fork();
-  if (pid < 0) die("cannot start scripts/run");
+  if (pid < 0) die("cannot start a test");
   if (pid == 0) {
     // Its own process group: the terminal's Ctrl-C reaches the runner,
-    // which ends each test through scripts/run's own trap.
+    // which ends each test with SIGTERM; the run then ends its QEMU.
     setpgid(0, 0);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
-    int null = open("/dev/null", O_RDONLY);
+    for (const Slot& other : running_) {
+      if (other.out_fd >= 0) close(other.out_fd);
+      if (other.record_fd >= 0) close(other.record_fd);
+    }
+    close(fds[0]);
+    close(rec[0]);
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (null >= 0) dup2(null, 0);
     dup2(fds[1], 1);
     dup2(fds[1], 2);
     setenv("ACCEL", accel_used.c_str(), 1);
     setenv("TIMEOUT", (timeout + "s").c_str(), 1);
-    setenv("RUN_RESULT_FILE", result_file.c_str(), 1);
     setenv("BOOT", o_.boot.c_str(), 1);
-    std::vector<char*> argv = {const_cast<char*>(run.c_str()), const_cast<char*>(image.c_str())};
-    for (std::string& a : s.args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(run.c_str(), argv.data());
-    _exit(127);
+    unsetenv("RUN_RESULT_FILE");
+    run::Options ro;
+    ro.top = top_;
+    ro.test = image;
+    ro.qemu_args = s.args;
+    ro.record_fd = rec[1];
+    const int code = run::run_test(ro);
+    std::fflush(nullptr);
+    _exit(code);
   }
   setpgid(pid, pid);
   close(fds[1]);
+  close(rec[1]);
   s.pid = pid;
   s.out_fd = fds[0];
+  s.record_fd = rec[0];
   running_.push_back(std::move(s));
   show_status();
 }
@@ -798,29 +800,28 @@ void Suite::reap(Slot& s, int wstatus) {
   }
   const uint64_t ms = static_cast<uint64_t>((proc::now() - s.started) * 1000);
   const int st = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-  std::string verdict, detail;
-  {
-    std::ifstream in(work_ + "/" + std::to_string(s.test) + ".result");
-    std::string line;
-    while (std::getline(in, line)) {
-      size_t eq = line.find('=');
-      if (eq == std::string::npos) continue;
-      std::string k = line.substr(0, eq), v = line.substr(eq + 1);
-      if (k == "verdict") verdict = v;
-      if (k == "detail") detail = v;
-      if (k == "boot" && !v.empty()) ++boots_[v];
-    }
+  // The run's Record is its result; without one (a run that could not
+  // start its test), the exit status is all there is.
+  std::string text;
+  if (s.record_fd >= 0) {
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(s.record_fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+      if (n > 0) text.append(buf, static_cast<size_t>(n));
+    close(s.record_fd);
+    s.record_fd = -1;
   }
-  Outcome from_status = result::outcome_of_status(st);
-  Outcome o = from_status;
-  if (verdict.empty()) {
+  run::Record rec;
+  Outcome o;
+  std::string detail;
+  if (run::Record::parse(text, &rec)) {
+    o = rec.outcome;
+    detail = o == Outcome::interrupted ? "stopped by the runner" : rec.detail;
+    if (!rec.boot.empty()) ++boots_[rec.boot];
+  } else {
+    o = result::outcome_of_status(st);
     detail = o == Outcome::interrupted ? "stopped by the runner"
-                                       : "scripts/run exited " + std::to_string(st) + " without a verdict; see the log";
-  } else if (!result::parse_outcome(Str(verdict.data(), verdict.size()), &o) || o != from_status) {
-    // The two views of one verdict must agree; the exit status is what CI
-    // scripts see, so a mismatch is a runner bug worth stopping on.
-    detail = "scripts/run exited " + std::to_string(st) + " but reported " + verdict + ": " + detail;
-    o = Outcome::error;
+                                       : "the run exited " + std::to_string(st) + " without a verdict; see the log";
   }
   record(s.test, o, detail, ms);
 }
@@ -884,8 +885,8 @@ void Suite::interrupt() {
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
   for (Slot& s : running_) kill(s.pid, SIGTERM);
-  // scripts/run's trap ends QEMU and exits; a test that does not follow
-  // within 30 s loses its whole process group.
+  // Each run ends its QEMU and exits; a test that does not follow within
+  // 30 s loses its whole process group.
   const double give_up = proc::now() + 30;
   while (!running_.empty()) {
     pump(50);
@@ -925,7 +926,7 @@ int Suite::run() {
     }
     return 0;
   }
-  // scripts/run decides cold or warm per test; --cold only forces its hand.
+  // Each run decides cold or warm; --cold only forces its hand.
   if (o_.cold) setenv("COLD_BOOT", "1", 1);
   find_tools();
   accel_env_ = accel_env();

@@ -11,7 +11,7 @@
  * reason names the step. A VM that reaches the end has run real-mode,
  * protected-mode and long-mode code, exceptions, an interrupt and MMIO
  * under the accelerator, with the machine type and CPU model it was given;
- * scripts/lib/qemu.sh uses KVM only where it has. An accelerator that runs
+ * the runner (host/accel.h) uses KVM only where it has. An accelerator that runs
  * the mode switches but cannot deliver an INT3 (it then stops with "KVM
  * internal error ... emulation failure") is refused here, not in the test.
  *

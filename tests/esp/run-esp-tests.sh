@@ -27,8 +27,6 @@
 set -uo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-# shellcheck source=scripts/lib/qemu.sh
-. "$top/scripts/lib/qemu.sh"
 # shellcheck source=scripts/lib/host.sh
 . "$top/scripts/lib/host.sh"
 cd "$top" || exit 1
@@ -48,7 +46,13 @@ export MTOOLS_SKIP_CHECK=1
 # sgdisk, mkfs.fat and fsck.fat are in /usr/sbin, off a Debian user's PATH.
 PATH=$PATH:/usr/sbin:/sbin
 
-qemu_find_tools "$top"
+# QEMU and the firmware as scripts/run finds them.
+tools=$(scripts/run --find-tools) || exit 99
+while IFS='=' read -r key val; do
+  case $key in QEMU|OVMF_CODE|OVMF_VARS) printf -v "$key" '%s' "$val" ;; esac
+done <<<"$tools"
+# QEMU splits option values on commas; a literal comma is written twice.
+qemu_escape_commas() { printf '%s' "${1//,/,,}"; }
 sb_code=${OVMF_SB_CODE:-/usr/share/OVMF/OVMF_CODE_4M.secboot.fd}
 sb_vars=${OVMF_SB_VARS:-/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd}
 sb_key=${SNAKEOIL_KEY:-/usr/share/ovmf/PkKek-1-snakeoil.key}
@@ -57,13 +61,18 @@ qemu_timeout=${ESP_QEMU_TIMEOUT:-300}
 # KVM only where the probe VM ran under it (host/accel.h).
 efitest=''
 efitest_tool_to efitest "$top" || { bad "the host program is missing"; exit 1; }
-if ! accel_resolve "$efitest" -machine q35 -cpu max; then
-  bad "ACCEL=${ACCEL:-}: $ACCEL_WHY"
+accel='' accel_why='' st=0
+decision=$(QEMU=$QEMU ACCEL_PROBE_ROM=$top/build/accel-probe.rom ACCEL_CACHE=${ACCEL_CACHE:-$top/build/accel-probe.cache} \
+  "$efitest" accel --want "${ACCEL:-auto}" -- -machine q35 -cpu max) || st=$?
+while IFS='=' read -r key val; do
+  case $key in used) accel=$val ;; why) accel_why=$val ;; esac
+done <<<"$decision"
+if ((st != 0)); then
+  bad "ACCEL=${ACCEL:-}: $accel_why"
   echo "$passed passed, $failed failed"
   exit 1
 fi
-accel=$ACCEL_USED
-echo "accel: $accel ($ACCEL_WHY)"
+echo "accel: $accel ($accel_why)"
 
 for tool in mcopy mkfs.fat fsck.fat sgdisk xmllint perl timeout; do
   command -v "$tool" >/dev/null 2>&1 || { bad "tool '$tool' missing"; echo "$passed passed, $failed failed"; exit 1; }

@@ -16,10 +16,8 @@
 for f in x86/selftest.efi x86/memory.efi x86/negative/fail.efi x86/negative/hang.efi efi/loader.efi; do
   [[ -f $repo_top/$f ]] || skip_all "$f not built (run make)"
 done
-# shellcheck source=scripts/lib/qemu.sh
-. "$repo_top/scripts/lib/qemu.sh"
-(qemu_find_tools "$repo_top") >/dev/null 2>&1 || skip_all "QEMU or OVMF not installed"
-qemu_find_tools "$repo_top"
+tools=$("$repo_top/scripts/run" --find-tools 2>/dev/null) || skip_all "QEMU or OVMF not installed"
+OVMF_VARS=$(sed -n 's/^OVMF_VARS=//p' <<<"$tools")
 
 run=$repo_top/scripts/run
 export SNAPSHOT_DIR=$scratch/snapshots

@@ -64,11 +64,8 @@ make_tree() {
   # The host program, current for the checkout's sources; the tree has no
   # sources, so it uses this copy as it is.
   local tool
-  # In a subshell: the scripts' libraries define read-only constants that
-  # a test may have loaded already.
-  # shellcheck source=scripts/lib/qemu.sh disable=SC2030
-  tool=$(. "$repo_top/scripts/lib/qemu.sh" && . "$repo_top/scripts/lib/host.sh" &&
-    t='' && efitest_tool_to t "$repo_top" && printf '%s' "$t") || return 1
+  # shellcheck source=scripts/lib/host.sh
+  tool=$(. "$repo_top/scripts/lib/host.sh" && t='' && efitest_tool_to t "$repo_top" && printf '%s' "$t") || return 1
   cp -p "$tool" "$dir/build/"
   : >"$dir/OVMF_CODE.fd"
   : >"$dir/OVMF_VARS.fd"

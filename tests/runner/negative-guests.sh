@@ -10,9 +10,7 @@
 for n in fail skip hang triple_fault no_verdict; do
   [[ -f $repo_top/x86/negative/$n.efi ]] || skip_all "x86/negative/$n.efi not built (run make)"
 done
-# shellcheck source=scripts/lib/qemu.sh
-(. "$repo_top/scripts/lib/qemu.sh" && qemu_find_tools "$repo_top") >/dev/null 2>&1 ||
-  skip_all "QEMU or OVMF not installed"
+"$repo_top/scripts/run" --find-tools >/dev/null 2>&1 || skip_all "QEMU or OVMF not installed"
 
 # name  exit  verdict  detail
 cases=(
