@@ -40,6 +40,7 @@
 #include "proc.h"
 #include "qmp.h"
 #include "rt/verdict.h"
+#include "run/snapshot.h"
 #include "textutil.h"
 
 namespace {
@@ -58,14 +59,6 @@ const char kUsage[] =
     "the cold column (its verdicts must match the warm ones) and --boot pvh for\n"
     "the PVH column (tests that need UEFI skip there).\n";
 
-// The QMP commands that make a QEMU started with `-incoming defer` load
-// the stream from its descriptor 3: scripts/lib/snapshot.sh's
-// SNAPSHOT_RESTORE_QMP, which scripts/run sends.
-const char* const kRestoreQmp[] = {
-    R"({"execute":"qmp_capabilities"})",
-    R"({"execute":"migrate-set-capabilities","arguments":{"capabilities":[{"capability":"x-ignore-shared","state":true}]}})",
-    R"({"execute":"migrate-incoming","arguments":{"uri":"fd:3"}})",
-};
 
 // Bounds: no run of one test may take longer than this, nor a suite.
 constexpr unsigned kTestBound = 900;
@@ -368,7 +361,7 @@ double Bench::qemu_alone(const WarmCommand& w, std::string* why) {
     return !reaped;
   });
   std::string qmp_error;
-  for (const char* c : kRestoreQmp) {
+  for (const char* c : run::snapshot::kRestoreQmp) {
     const qmp::Reply r = client.execute_json(c, 30);
     if (!r.ok) {
       qmp_error = "QMP: " + r.error.substr(0, 160);

@@ -56,6 +56,15 @@ inline constexpr const char* kRamId = "efitest-ram";
 inline constexpr int kFailedTtlMin = 10;
 inline constexpr unsigned kDefaultKeep = 32;
 
+// The QMP commands that make a QEMU started with `-incoming defer` load
+// the stream from its descriptor 3; x-ignore-shared leaves guest RAM in
+// the RAM file.
+inline constexpr const char* kRestoreQmp[] = {
+    R"({"execute":"qmp_capabilities"})",
+    R"({"execute":"migrate-set-capabilities","arguments":{"capabilities":[{"capability":"x-ignore-shared","state":true}]}})",
+    R"({"execute":"migrate-incoming","arguments":{"uri":"fd:3"}})",
+};
+
 // The guest RAM of `-m VALUE` in MiB (QEMU's forms: 512, 512M, 6G,
 // size=6G), or 0 when it is not a plain size.
 uint64_t mem_mib(const std::string& value);

@@ -14,6 +14,7 @@
 #include "../accel.h"
 #include "../proc.h"
 #include "../qmp.h"
+#include "snapshot.h"
 #include "symbolize.h"
 
 namespace run {
@@ -55,14 +56,6 @@ bool read_some(int fd, std::string* buf) {
   return true;
 }
 
-// The QMP commands that make a QEMU started with `-incoming defer` load
-// the stream from its descriptor 3; x-ignore-shared leaves guest RAM in
-// the RAM file (run/snapshot.h).
-const char* const kRestoreQmp[] = {
-    R"({"execute":"qmp_capabilities"})",
-    R"({"execute":"migrate-set-capabilities","arguments":{"capabilities":[{"capability":"x-ignore-shared","state":true}]}})",
-    R"({"execute":"migrate-incoming","arguments":{"uri":"fd:3"}})",
-};
 
 }  // namespace
 
@@ -218,7 +211,7 @@ Boot boot(const BootSpec& spec) {
     } else {
       qmp::Client client(qout, qin);
       client.set_alive([&q] { return !pending_signal() && !q.poll(); });
-      for (const char* cmd : kRestoreQmp) {
+      for (const char* cmd : snapshot::kRestoreQmp) {
         qmp::Reply r = client.execute_json(cmd, 30);
         if (!r.ok) {
           b.restore_error = ("QMP: " + r.error.substr(0, 160)).substr(0, 160);

@@ -14,24 +14,13 @@
 #include <utility>
 #include <vector>
 
+#include "../../host/run/sha256.h"
+
 namespace espid {
 
-class Sha256 {
- public:
-  Sha256();
-  void update(const void* data, size_t n);
-  // The digest as 64 lowercase hex digits; the object is spent.
-  std::string hex();
-
- private:
-  void block(const uint8_t* p);
-  uint32_t h_[8];
-  uint8_t buf_[64];
-  size_t len_ = 0;      // bytes in buf_
-  uint64_t total_ = 0;  // bytes hashed
-};
-
-std::string sha256_hex(const std::string& data);
+// SHA-256 is the host program's one implementation (host/run/sha256.h).
+using run::Sha256;
+using run::sha256_hex;
 
 // The tree hash from (path relative to the tree, without "./"; the file's
 // SHA-256 in hex) pairs, in any order.

@@ -10,6 +10,8 @@
 
 namespace {
 
+// The one SHA-256 of the host program (host/run/sha256.h), which the
+// snapshot keys use too.
 TEST(EspId, Sha256KnownAnswers) {
   EXPECT_EQ(espid::sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   EXPECT_EQ(espid::sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
