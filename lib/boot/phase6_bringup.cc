@@ -5,10 +5,12 @@
 //   2. platform: the legacy PIC pair and PIT put quiet     (lib/apic/legacy.h)
 //                ACPI, APICs, timers, PCI, SMP bring-up    (lib/acpi, lib/apic, lib/smp)
 //   3. the image's constructors
-//   4. seal BootInfo, run main, exit with its value
+//   4. the wait for a debugger, when the host asked (lib/boot/debugger.h)
+//   5. seal BootInfo, run main, exit with its value
 #include "acpi/platform.h"
 #include "apic/legacy.h"
 #include "boot/chain.h"
+#include "boot/debugger.h"
 #include "boot/entry.h"
 #include "mem/memory.h"
 #include "rt/exit.h"
@@ -32,6 +34,7 @@ namespace boot {
 
   for (auto* f = __init_array_start; f < __init_array_end; ++f) (*f)();
 
+  wait_for_debugger(bi);
   seal();
   exit(test_main(bi.argc, bi.argv, envp_none));
 }
