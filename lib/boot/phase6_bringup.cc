@@ -7,9 +7,11 @@
 //   2. platform: the legacy PIC pair and PIT put quiet     (lib/apic/legacy.h)
 //                ACPI, APICs, timers, PCI, SMP bring-up    (phase6_platform.cc)
 //   3. the image's constructors
-//   4. seal BootInfo, run main, exit with its value
+//   4. the wait for a debugger, when the host asked (lib/boot/debugger.h)
+//   5. seal BootInfo, run main, exit with its value
 #include "apic/legacy.h"
 #include "boot/chain.h"
+#include "boot/debugger.h"
 #include "boot/entry.h"
 #include "mem/memory.h"
 #include "rt/fault_policy.h"
@@ -35,6 +37,7 @@ namespace boot {
 
   for (auto* f = __init_array_start; f < __init_array_end; ++f) (*f)();
 
+  wait_for_debugger(bi);
   seal();
   exit(test_main(bi.argc, bi.argv, envp_none));
 }
