@@ -1,6 +1,6 @@
 // efitest run: one test, as scripts/run (which only execs this).
 //
-//   efitest run [--top DIR] TEST [QEMU_ARGS...]
+//   efitest run [--top DIR] [--gdb] TEST [QEMU_ARGS...]
 //   efitest run [--top DIR] --find-tools
 //
 // DIR is the tree (x86/, efi/, build/); by default the one this program
@@ -38,7 +38,7 @@ std::string default_top() {
 namespace run {
 
 std::string usage_text() {
-  std::string u = R"USAGE(usage: scripts/run TEST [QEMU_ARGS...]
+  std::string u = R"USAGE(usage: scripts/run [--gdb] TEST [QEMU_ARGS...]
 
 Boots TEST under QEMU + UEFI firmware (OVMF, or the profile FIRMWARE
 names). TEST is a path to an image (x86/msr.efi), a name relative to x86/
@@ -64,6 +64,11 @@ QEMU_ARGS are appended to the base command line and replace its defaults
 (-cpu @CPU@, -m @MEM@, -smp @SMP@, -accel). `-append "ARGS"` is not passed
 to QEMU as is: ARGS become the test's arguments; the guest always gets
 -append "<name> ARGS", and argv[0] is the image name.
+
+--gdb: the guest waits before main() with a gdbstub, and stderr gets one
+line "gdb: <command>" that connects gdb, loads x86/<name>.debug at the
+image's load address and stops at main (docs/running.md, "Debugging with
+gdb"). TIMEOUT defaults to 0 (never) then.
 
 Exit status: 0 PASS, 1 FAIL, 77 SKIP, 99 ERROR, 124 TIMEOUT, 125 CRASH,
 130/143 when interrupted by SIGINT/SIGTERM (QEMU is killed first).
@@ -113,9 +118,16 @@ int cmd_run(int argc, char** argv) {
   int i = 0;
   // The runner's own options come before TEST and fill run::Options (a
   // debugger's would set its Hooks: QEMU arguments and a serial watcher).
-  while (i + 1 < argc && std::strcmp(argv[i], "--top") == 0) {
-    o.top = argv[i + 1];
-    i += 2;
+  for (;;) {
+    if (i + 1 < argc && std::strcmp(argv[i], "--top") == 0) {
+      o.top = argv[i + 1];
+      i += 2;
+    } else if (i < argc && std::strcmp(argv[i], "--gdb") == 0) {
+      o.gdb = true;
+      ++i;
+    } else {
+      break;
+    }
   }
   if (o.top.empty()) o.top = default_top();
   const std::string first = i < argc ? argv[i] : "";

@@ -18,6 +18,7 @@
 #include "qemu_cmdline.h"
 #include "rt/verdict.h"
 #include "../selection.h"
+#include "gdb.h"
 #include "snapshot.h"
 #include "supervisor.h"
 #include "symbolize.h"
@@ -139,6 +140,9 @@ class Run {
   double timeout_s_ = 0;
   result::Counts counts_;
   const Symbolizer* symbolizer_ = nullptr;
+  // --gdb: the gdbstub's socket, the symbols gdb loads, the image.
+  std::string gdb_socket_, gdb_symbols_, gdb_image_;
+  bool gdb_announced_ = false;
 };
 
 int Run::finish(Outcome o, const std::string& detail, bool counts) {
@@ -189,6 +193,17 @@ Boot Run::boot_guest(std::vector<std::string> argv, bool warm, int state_fd) {
   if (warm) spec.qmp_base = g_work + "/qmp";
   spec.symbolizer = symbolizer_;
   spec.on_serial_line = o_.hooks.serial_line;
+  if (o_.gdb) {
+    spec.on_serial_line = [this](const std::string& line) {
+      uint64_t base = 0;
+      if (!gdb_announced_ && gdb::parse_wait_line(line, &base)) {
+        gdb_announced_ = true;
+        // The .elf runs where it is linked; the .debug is linked at 0.
+        say("gdb: " + gdb::command(gdb_socket_, gdb_symbols_, gdb_symbols_ == gdb_image_ ? 0 : base));
+      }
+      if (o_.hooks.serial_line) o_.hooks.serial_line(line);
+    };
+  }
   Boot b = boot(spec);
   if (b.interrupted) interrupted(b.interrupted);
   if (!b.stderr_text.empty()) {
@@ -228,7 +243,8 @@ int Run::go() {
   Tools tools;
   if (!find_tools(top, settings, &tools, &error)) die_plain(error);
 
-  const std::string timeout_in = env("TIMEOUT").empty() ? "90s" : env("TIMEOUT");
+  // A debugging session lasts as long as the user wants, unless TIMEOUT says.
+  const std::string timeout_in = !env("TIMEOUT").empty() ? env("TIMEOUT") : o_.gdb ? "0" : "90s";
   if (!parse_run_duration(timeout_in, &timeout_s_)) die("bad TIMEOUT '" + timeout_in + "' (use e.g. 90, 90s, 2m)");
   timeout_text_ = seconds_text(timeout_s_);
 
@@ -271,6 +287,12 @@ int Run::go() {
   }
   install_signal_handlers();
   std::atexit(remove_work);
+  if (o_.gdb) {
+    gdb_image_ = image;
+    gdb_symbols_ = pvh ? image : strip_suffix(image, ".efi") + ".debug";
+    if (!is_file(gdb_symbols_)) die("--gdb needs " + gdb_symbols_ + " (run make)");
+    gdb_socket_ = g_work + "/gdb.sock";
+  }
 
   // The image the firmware starts: under the secboot profile a signed copy.
   std::string boot_image = image;
@@ -362,6 +384,7 @@ int Run::go() {
                     "-fw_cfg", std::string("name=") + snapshot::kFwCfgCmdline + ",file=" + qemu_escape(g_work) + "/cmdline",
                     "-chardev", "pipe,id=efitest-qmp,path=" + qemu_escape(g_work) + "/qmp", "-mon",
                     "chardev=efitest-qmp,mode=control", "-incoming", "defer"});
+    if (o_.gdb) for (std::string& a : gdb::qemu_args(gdb_socket_)) run_cmd.push_back(std::move(a));
     if (o_.hooks.qemu_args) o_.hooks.qemu_args(&run_cmd, true);
     say("boot: warm (snapshot " + state + ")");
     say(shell_quote(run_cmd) + " 3<" + shell_quote({state}));
@@ -399,6 +422,7 @@ int Run::go() {
     } else {
       say("boot: cold (" + boot_reason_ + ")");
     }
+    if (o_.gdb) for (std::string& a : gdb::qemu_args(gdb_socket_)) cold_cmd.push_back(std::move(a));
     if (o_.hooks.qemu_args) o_.hooks.qemu_args(&cold_cmd, false);
     say(shell_quote(cold_cmd));
     b = boot_guest(cold_cmd, false, -1);

@@ -28,6 +28,7 @@ struct Options {
   std::vector<std::string> qemu_args;  // QEMU_ARGS
   std::string result_file;             // RUN_RESULT_FILE, or ""
   int record_fd = -1;                  // where the Record also goes, or -1
+  bool gdb = false;                    // --gdb: wait for a debugger (run/gdb.h)
   Hooks hooks;
 };
 

@@ -50,3 +50,4 @@ PORTABLE_SRCS += host/run/symbolize.cc
 PORTABLE_SRCS += host/run/verdict.cc
 PORTABLE_SRCS += host/run/snapshot.cc
 PORTABLE_SRCS += host/run/record.cc
+PORTABLE_SRCS += host/run/gdb.cc
