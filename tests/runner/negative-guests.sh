@@ -7,7 +7,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [[ ${RUNNER_TESTS_QEMU:-1} != 0 ]] || skip_all "RUNNER_TESTS_QEMU=0"
-for n in fail skip hang triple_fault no_verdict; do
+for n in fail skip hang triple_fault no_verdict unexpected; do
   [[ -f $repo_top/x86/negative/$n.efi ]] || skip_all "x86/negative/$n.efi not built (run make)"
 done
 "$repo_top/scripts/run" --find-tools >/dev/null 2>&1 || skip_all "QEMU or OVMF not installed"
@@ -19,6 +19,7 @@ cases=(
   "triple_fault 125 CRASH (guest reset or triple fault: no verdict)"
   "no_verdict 99 ERROR (guest exited PASS without a SUMMARY line)"
   "hang 124 TIMEOUT (no verdict within 8s)"
+  "unexpected 1 FAIL (2 tests, 1 unexpected failures)"
 )
 
 # scripts/run, all at once: the boots dominate and overlap well.
@@ -40,6 +41,10 @@ for c in "${cases[@]}"; do
   expect_eq "scripts/run negative/$name: result line" "$verdict $name $detail" "$(tail -n 1 "$scratch/$name.err")"
 done
 expect_contains "negative/fail: failing check on stdout" "FAIL: a check that fails on purpose" "$(<"$scratch/fail.out")"
+unexpected=$(<"$scratch/unexpected.out")
+expect_contains "negative/unexpected: the exception as a failed check" "FAIL: unhandled exception #UD at rip" "$unexpected"
+expect_contains "negative/unexpected: backtrace frames annotated from the .debug file" "image+0x" "$unexpected"
+expect_contains "negative/unexpected: the frame names its function" "<= main" "$unexpected"
 
 st=0
 "$repo_top/run_tests.sh" -g negative -j 2 -t --log-dir "$scratch/logs" --junit "$scratch/junit.xml" \
@@ -61,7 +66,7 @@ expect_contains "TAP: guest checks as subtests" "    not ok 2 - a check that fai
 if command -v prove >/dev/null; then
   prove_out=$(prove -v -e cat "$scratch/tap" 2>&1)
   expect_not_contains "TAP: prove finds no parse error" "Parse errors" "$prove_out"
-  expect_contains "TAP: prove sees 4 failures of 5" "Tests: 5 Failed: 4)" "$prove_out"
+  expect_contains "TAP: prove sees 5 failures of 6" "Tests: 6 Failed: 5)" "$prove_out"
 fi
 if command -v xmllint >/dev/null; then
   check "JUnit: well-formed" xmllint --noout "$scratch/junit.xml"
