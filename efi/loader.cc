@@ -15,8 +15,8 @@
 // the 5-minute watchdog the boot manager arms for a boot option, and the
 // loader frees everything it no longer needs before StartImage.
 //
-// scripts/lib/snapshot.sh boots a copy marked as a boot-service driver, so
-// that the loader's own pages are boot-services memory (free once the test
+// The runner's snapshot cache (host/run/snapshot.h) boots a copy marked
+// as a boot-service driver, so that the loader's own pages are boot-services memory (free once the test
 // exits boot services) and the test's memory map has the cold-boot shape.
 // Its allocations are boot-services data for the same reason.
 //
@@ -38,7 +38,7 @@ using efi::con_printf;
 
 namespace {
 
-// The names scripts/lib/snapshot.sh passes with -fw_cfg.
+// The names the snapshot cache (host/run/snapshot.h) passes with -fw_cfg.
 constexpr char kImageFile[] = "opt/efitest/test.efi";
 constexpr char kCmdlineFile[] = "opt/efitest/cmdline";
 constexpr uint16_t kDebugExitPort = 0xf4;
@@ -140,7 +140,7 @@ extern "C" efi::Status efi_main(efi::Handle image_handle, efi::SystemTable* st) 
 
   fwcfg::Device dev;
   if (fwcfg::Status s = dev.probe(); s != fwcfg::Status::ok) fail("%s", fwcfg::status_str(s));
-  // scripts/lib/snapshot.sh waits for this exact line before saving the VM.
+  // The snapshot cache (host/run/snapshot_build.cc) waits for this exact line before saving the VM.
   con_printf("loader: ready, waiting for %s on fw_cfg (%s)\n", kImageFile,
              dev.uses_dma() ? "DMA" : "port I/O");
 

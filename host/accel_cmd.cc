@@ -3,7 +3,7 @@
 //   efitest accel [--want auto|kvm|tcg] -- QEMU_ARGS...
 //
 // Reads QEMU, KVM_DEVICE, ACCEL_PROBE_ROM, ACCEL_CACHE and
-// ACCEL_PROBE_TIMEOUT from the environment (scripts/lib/qemu.sh sets
+// ACCEL_PROBE_TIMEOUT from the environment (tests and scripts set
 // them). Prints "used=kvm|tcg" and "why=..." lines; the exit status is
 // the decision's (0 decided, 1 KVM forced but unusable, 2 bad --want).
 #include <cstdio>
