@@ -16,8 +16,9 @@
 // loader frees everything it no longer needs before StartImage.
 //
 // The runner's snapshot cache (host/run/snapshot.h) boots a copy marked
-// as a boot-service driver, so that the loader's own pages are boot-services memory (free once the test
-// exits boot services) and the test's memory map has the cold-boot shape.
+// as a boot-service driver, so that the loader's own pages are
+// boot-services memory (free once the test exits boot services) and the
+// test's memory map has the cold-boot shape.
 // Its allocations are boot-services data for the same reason.
 //
 // Every failure prints "ERROR: loader: <reason>" and ends the VM with the
