@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -97,8 +98,17 @@ bool Child::start(const Spawn& s) {
     _exit(127);
   }
   setpgid(pid_, pid_);
+#ifdef SYS_pidfd_open
+  if (pidfd_ >= 0) close(pidfd_);
+  pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
+  if (pidfd_ >= 0) fcntl(pidfd_, F_SETFD, FD_CLOEXEC);
+#endif
   done_ = false;
   return true;
+}
+
+Child::~Child() {
+  if (pidfd_ >= 0) close(pidfd_);
 }
 
 bool Child::poll() {
@@ -270,16 +280,21 @@ Boot boot(const BootSpec& spec) {
       if (!drain_until) drain_until = now + 2;
       if (now > drain_until) break;
     }
-    pollfd fds[2];
+    // QEMU's exit is waited for on its pidfd, so that the run ends the
+    // moment QEMU does rather than at the next nap.
+    pollfd fds[3];
     nfds_t n = 0;
     if (serial_open) fds[n++] = {serial[0], POLLIN, 0};
     if (err_open) fds[n++] = {err[0], POLLIN, 0};
+    if (q.exit_fd() >= 0) fds[n++] = {q.exit_fd(), POLLIN, 0};
     if (n == 0) {
       sleep_ms(20);
     } else if (::poll(fds, n, 50) > 0) {
       for (nfds_t i = 0; i < n; ++i) {
         if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-        if (fds[i].fd == serial[0]) {
+        if (fds[i].fd == q.exit_fd()) {
+          q.poll();
+        } else if (fds[i].fd == serial[0]) {
           serial_open = read_some(serial[0], &serial_buf);
           size_t nl;
           while ((nl = serial_buf.find('\n')) != std::string::npos) {

@@ -36,8 +36,15 @@ struct Spawn {
 // A child in its own process group.
 class Child {
  public:
+  Child() = default;
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  ~Child();
   bool start(const Spawn& s);
   pid_t pid() const { return pid_; }
+  // A descriptor that polls readable once the child has exited (a
+  // pidfd), or -1 where the kernel has none: then the caller naps.
+  int exit_fd() const { return done_ ? -1 : pidfd_; }
   // Reaps it if it has exited; true once it has.
   bool poll();
   bool done() const { return done_; }
@@ -50,6 +57,7 @@ class Child {
 
  private:
   pid_t pid_ = -1;
+  int pidfd_ = -1;
   bool done_ = false, signaled_ = false;
   int status_ = 0;
 };
