@@ -141,15 +141,7 @@ bool is_positive_number(const std::string& s) {
 }
 
 // Seconds as the runner writes them: whole numbers plainly, others %g.
-std::string seconds_str(double s) {
-  char buf[64];
-  if (s == std::floor(s) && s < 1e15) {
-    std::snprintf(buf, sizeof(buf), "%.0f", s);
-  } else {
-    std::snprintf(buf, sizeof(buf), "%g", s);
-  }
-  return buf;
-}
+using run::seconds_text;
 
 using text::join;
 
@@ -469,8 +461,8 @@ void Suite::list_json() {
     out += "  {\"name\": " + json_str(t.name) + ", \"file\": " + json_str("x86/" + t.file) +
            ", \"groups\": " + json_list(t.groups) + ",\n   \"run\": " + json_list(run) +
            ",\n   \"test_args\": " + json_str(t.test_args) + ", \"accel\": " + json_str(t.accel) +
-           ", \"timeout_s\": {\"kvm\": " + seconds_str(base) + ", \"tcg\": " +
-           seconds_str(base * kTcgTimeoutScale) + "},\n   \"skip_reason\": " + json_str(t.skip_reason) +
+           ", \"timeout_s\": {\"kvm\": " + seconds_text(base) + ", \"tcg\": " +
+           seconds_text(base * kTcgTimeoutScale) + "},\n   \"skip_reason\": " + json_str(t.skip_reason) +
            ", \"arch\": " + json_str(t.arch) + ", \"boot\": " + json_str(t.boot) + ", \"checks\": " + json_list(t.checks) +
            ", \"cfg_line\": " + std::to_string(t.line) + "}" + (k + 1 < order_.size() ? ",\n" : "\n");
   }
@@ -691,7 +683,7 @@ void Suite::launch(size_t index) {
                                             : std::strtod(o_.timeout_scale.c_str(), nullptr);
     secs = base * scale;
   }
-  const std::string timeout = seconds_str(secs);
+  const std::string timeout = seconds_text(secs);
   if (!t.test_args.empty()) {
     args.push_back("-append");
     args.push_back(t.test_args);
