@@ -256,7 +256,9 @@ uint8_t* window;  // through its own mapping
 
 extern "C" void access_nxe0_pf();
 // #PF in the window: error code, CR2 and "hit" to the window page (found
-// from RSP, which lies in it), then on at the resume address.
+// from RSP, which lies in it), then on at the resume address. Top-level
+// asm takes no operands: the offsets below are win::'s.
+static_assert(win::kErr == 0 && win::kCr2 == 8 && win::kHit == 16 && win::kResume == 24);
 asm(".pushsection .text\n"
     ".balign 16\n"
     "access_nxe0_pf:\n\t"
@@ -322,10 +324,12 @@ Seen nxe0_access(uint64_t va, am::Op op) {
       : "rax", "rcx", "rdx", "r9", "memory", "cc");
   cpu::write_rflags(flags);
   Seen s;
-  uint64_t v[3];
-  memcpy(v, window, sizeof v);
-  if (v[2]) s.ex = ExInfo(Vec::PF, uint32_t(v[0]));
-  s.cr2 = v[2] ? v[1] : 0;
+  uint64_t err, cr2, hit;
+  memcpy(&err, window + win::kErr, sizeof err);
+  memcpy(&cr2, window + win::kCr2, sizeof cr2);
+  memcpy(&hit, window + win::kHit, sizeof hit);
+  if (hit) s.ex = ExInfo(Vec::PF, uint32_t(err));
+  s.cr2 = hit ? cr2 : 0;
   return s;
 }
 
