@@ -15,6 +15,9 @@ namespace {
 
 // True when the host put kDebuggerFwCfgFile into fw_cfg.
 bool debugger_requested(const BootInfo& bi) {
+  // fw_cfg's ports only where the entry saw QEMU's signature (boot/entry.h
+  // detect_qemu): real hardware may decode 0x510 as something else.
+  if (!bi.on_qemu) return false;
   fwcfg::Device dev;
   // DMA writes guest-physical memory the host can see: not under SEV/TDX.
   if (dev.probe(!platform::is_confidential(bi.detected.platform)) != fwcfg::Status::ok) return false;
