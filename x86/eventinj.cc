@@ -642,11 +642,13 @@ constexpr uint64_t kUserSpinLimit = 500'000'000;
 
 bool cpl3_timer_handler(ExceptionFrame* f) {
   apic::eoi();
-  if ((f->regs.cs & desc::kSelectorRplMask) == 3) {
+  // Counted only inside the CPL3 loop, once it has stored its RSP: a tick
+  // in run_user's way to or from the loop would see another RSP.
+  if ((f->regs.cs & desc::kSelectorRplMask) == 3 && __atomic_load_n(&user_rsp, __ATOMIC_ACQUIRE) != 0) {
     record(f);
     __atomic_store_n(&user_timer_hits, 1, __ATOMIC_RELEASE);
   } else {
-    // Before or after the CPL3 part: try again.
+    // Before or after the CPL3 loop: try again.
     apic::timer_oneshot(kTimerVector, timer_count_for_ns(kCpl3TimerNs), apic::Divide::by1);
   }
   return true;
@@ -695,6 +697,7 @@ void rsp0_switching() {
     ScopedTimerStop stop;
     reset_seen();
     user_timer_hits = 0;
+    user_rsp = 0;
     apic::timer_oneshot(kTimerVector, timer_count_for_ns(kCpl3TimerNs), apic::Divide::by1);
     // run_user hands IF=1 on to CPL3.
     cpu::sti();
