@@ -143,13 +143,6 @@ int wait_bounded(pid_t pid, unsigned bound_s, bool* bounded = nullptr) {
   return st;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
   std::istringstream in(text);
@@ -379,7 +372,7 @@ double Bench::qemu_alone(const WarmCommand& w, std::string* why) {
   const int want = static_cast<int>(debug_exit_value(Verdict::pass) << 1 | 1);
   if (!qmp_error.empty() || bounded || !WIFEXITED(status) || WEXITSTATUS(status) != want) {
     std::string last;
-    for (const std::string& l : lines_of(read_file(s.err_path)))
+    for (const std::string& l : lines_of(proc::read_file(s.err_path)))
       if (!l.empty()) last = l;
     *why = !qmp_error.empty() ? qmp_error
            : bounded          ? "QEMU did not end within " + std::to_string(kTestBound) + "s"
@@ -400,7 +393,7 @@ std::string ratio(double a, double b) {
 }
 
 // "VERDICT name (detail)" lines of a suite's summary.txt.
-std::vector<std::string> verdicts(const std::string& dir) { return lines_of(read_file(dir + "/summary.txt")); }
+std::vector<std::string> verdicts(const std::string& dir) { return lines_of(proc::read_file(dir + "/summary.txt")); }
 
 int Bench::run() {
   for (const char* f : {"efi/null.efi", "efi/loader.efi", "x86/selftest.efi", "x86/selftest.elf",
@@ -415,7 +408,7 @@ int Bench::run() {
 
   std::fputs("warming the snapshot cache (untimed)...\n", stderr);
   timed({script, null_efi}, warm, kTestBound);
-  const std::string null_err = read_file(work_ + "/last.err");
+  const std::string null_err = proc::read_file(work_ + "/last.err");
   timed({script, "selftest"}, warm, kTestBound);
   timed({script, "selftest"}, {"BOOT=pvh", "-COLD_BOOT"}, kTestBound);
   timed(suite(work_ + "/prime", {}), warm, kSuiteBound);
@@ -449,7 +442,7 @@ int Bench::run() {
   measure("selftest warm tcg", runs_, {script, "selftest"}, {"-COLD_BOOT", "-BOOT", "ACCEL=tcg"});
   measure("selftest warm auto", runs_, {script, "selftest"}, warm);
   std::string accel_line = "accel: ?";
-  for (const std::string& l : lines_of(read_file(work_ + "/last.err")))
+  for (const std::string& l : lines_of(proc::read_file(work_ + "/last.err")))
     if (l.rfind("accel: ", 0) == 0) {
       accel_line = l;
       break;
@@ -477,7 +470,7 @@ int Bench::run() {
   unsigned warm_boots = 0;
   for (const std::string& f : proc::list_dir(work_ + "/suite-warm")) {
     if (f.size() < 4 || f.compare(f.size() - 4, 4, ".log") != 0) continue;
-    for (const std::string& l : lines_of(read_file(work_ + "/suite-warm/" + f)))
+    for (const std::string& l : lines_of(proc::read_file(work_ + "/suite-warm/" + f)))
       warm_boots += l.rfind("boot: warm", 0) == 0;
   }
   std::vector<std::string> sc = v_cold, sw = v_warm;

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 
 namespace proc {
 
@@ -49,6 +50,23 @@ bool make_dirs(const std::string& path) {
     if (i < path.size()) cur.push_back(path[i]);
   }
   return true;
+}
+
+bool read_file(const std::string& path, std::string* out, size_t limit) {
+  out->clear();
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  char buf[4096];
+  while (out->size() < limit && (in.read(buf, sizeof(buf)), in.gcount() > 0))
+    out->append(buf, static_cast<size_t>(in.gcount()));
+  if (out->size() > limit) out->resize(limit);
+  return true;
+}
+
+std::string read_file(const std::string& path, size_t limit) {
+  std::string s;
+  read_file(path, &s, limit);
+  return s;
 }
 
 std::vector<std::string> list_dir(const std::string& path) {

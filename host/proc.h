@@ -3,6 +3,8 @@
 // share.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -18,6 +20,11 @@ bool make_dirs(const std::string& path);
 
 // The names in a directory, sorted, without . and ..
 std::vector<std::string> list_dir(const std::string& path);
+
+// A file's first `limit` bytes (all of it by default): false, and *out
+// empty, when it cannot be opened. The second form gives "" then.
+bool read_file(const std::string& path, std::string* out, size_t limit = SIZE_MAX);
+std::string read_file(const std::string& path, size_t limit = SIZE_MAX);
 
 struct Run {
   bool spawn_error = false;

@@ -116,8 +116,7 @@ Environment:
 int cmd_run(int argc, char** argv) {
   run::Options o;
   int i = 0;
-  // The runner's own options come before TEST and fill run::Options (a
-  // debugger's would set its Hooks: QEMU arguments and a serial watcher).
+  // The runner's own options come before TEST and fill run::Options.
   for (;;) {
     if (i + 1 < argc && std::strcmp(argv[i], "--top") == 0) {
       o.top = argv[i + 1];

@@ -46,6 +46,8 @@
 
 namespace {
 
+using proc::read_file;
+
 using result::Outcome;
 using result::Str;
 
@@ -189,14 +191,6 @@ void append_file(const std::string& path, const std::string& text) {
   if (fd < 0) return;
   write_all(fd, text.data(), text.size());
   close(fd);
-}
-std::string read_file(const std::string& path, size_t limit = SIZE_MAX) {
-  std::ifstream in(path, std::ios::binary);
-  std::string s;
-  char buf[4096];
-  while (s.size() < limit && in.read(buf, sizeof(buf)), in.gcount() > 0) s.append(buf, static_cast<size_t>(in.gcount()));
-  if (s.size() > limit) s.resize(limit);
-  return s;
 }
 
 volatile sig_atomic_t g_signal = 0;

@@ -131,6 +131,8 @@ class Run {
   int go();
 
  private:
+  // The record of this run so far, with its outcome.
+  Record record(Outcome o, const std::string& detail) const;
   int finish(Outcome o, const std::string& detail, bool counts = true);
   [[noreturn]] void interrupted(int sig);
   Boot boot_guest(std::vector<std::string> argv, bool warm, int state_fd);
@@ -145,8 +147,7 @@ class Run {
   bool gdb_announced_ = false;
 };
 
-int Run::finish(Outcome o, const std::string& detail, bool counts) {
-  say(std::string(result::outcome_str(o)) + " " + name_ + " (" + detail + ")");
+Record Run::record(Outcome o, const std::string& detail) const {
   Record r;
   r.outcome = o;
   r.detail = detail;
@@ -154,6 +155,12 @@ int Run::finish(Outcome o, const std::string& detail, bool counts) {
   r.timeout = timeout_text_;
   r.boot = boot_;
   r.boot_reason = boot_reason_;
+  return r;
+}
+
+int Run::finish(Outcome o, const std::string& detail, bool counts) {
+  say(std::string(result::outcome_str(o)) + " " + name_ + " (" + detail + ")");
+  Record r = record(o, detail);
   r.have_counts = counts;
   r.counts = counts_;
   const std::string text = r.text();
@@ -168,16 +175,7 @@ int Run::finish(Outcome o, const std::string& detail, bool counts) {
 
 void Run::interrupted(int sig) {
   say(std::string("INTERRUPTED ") + name_ + " (SIG" + signal_word(sig) + ")");
-  if (o_.record_fd >= 0) {
-    Record r;
-    r.outcome = Outcome::interrupted;
-    r.detail = std::string("SIG") + signal_word(sig);
-    r.accel = accel_;
-    r.timeout = timeout_text_;
-    r.boot = boot_;
-    r.boot_reason = boot_reason_;
-    write_all(o_.record_fd, r.text());
-  }
+  if (o_.record_fd >= 0) write_all(o_.record_fd, record(Outcome::interrupted, std::string("SIG") + signal_word(sig)).text());
   remove_work();
   std::exit(sig == SIGINT ? kExitInterrupted : kExitTerminated);
 }
@@ -192,7 +190,6 @@ Boot Run::boot_guest(std::vector<std::string> argv, bool warm, int state_fd) {
   spec.state_fd = state_fd;
   if (warm) spec.qmp_base = g_work + "/qmp";
   spec.symbolizer = symbolizer_;
-  spec.on_serial_line = o_.hooks.serial_line;
   if (o_.gdb) {
     spec.on_serial_line = [this](const std::string& line) {
       uint64_t base = 0;
@@ -201,7 +198,6 @@ Boot Run::boot_guest(std::vector<std::string> argv, bool warm, int state_fd) {
         // The .elf runs where it is linked; the .debug is linked at 0.
         say("gdb: " + gdb::command(gdb_socket_, gdb_symbols_, gdb_symbols_ == gdb_image_ ? 0 : base));
       }
-      if (o_.hooks.serial_line) o_.hooks.serial_line(line);
     };
   }
   Boot b = boot(spec);
@@ -385,7 +381,6 @@ int Run::go() {
                     "-chardev", "pipe,id=efitest-qmp,path=" + qemu_escape(g_work) + "/qmp", "-mon",
                     "chardev=efitest-qmp,mode=control", "-incoming", "defer"});
     if (o_.gdb) for (std::string& a : gdb::qemu_args(gdb_socket_)) run_cmd.push_back(std::move(a));
-    if (o_.hooks.qemu_args) o_.hooks.qemu_args(&run_cmd, true);
     say("boot: warm (snapshot " + state + ")");
     say(shell_quote(run_cmd) + " 3<" + shell_quote({state}));
     const int state_fd = open(state.c_str(), O_RDONLY | O_CLOEXEC);
@@ -423,7 +418,6 @@ int Run::go() {
       say("boot: cold (" + boot_reason_ + ")");
     }
     if (o_.gdb) for (std::string& a : gdb::qemu_args(gdb_socket_)) cold_cmd.push_back(std::move(a));
-    if (o_.hooks.qemu_args) o_.hooks.qemu_args(&cold_cmd, false);
     say(shell_quote(cold_cmd));
     b = boot_guest(cold_cmd, false, -1);
   }

@@ -6,21 +6,12 @@
 // test and reads the Record it writes.
 #pragma once
 
-#include <functional>
 #include <string>
 #include <vector>
 
 #include "record.h"
 
 namespace run {
-
-// Where a debugger (or anything else that needs the guest's QEMU) hooks
-// in: it may add QEMU arguments before each boot and watch the serial
-// lines as they arrive.
-struct Hooks {
-  std::function<void(std::vector<std::string>* argv, bool warm)> qemu_args;
-  std::function<void(const std::string& line)> serial_line;
-};
 
 struct Options {
   std::string top;                     // the tree: x86/, efi/, build/
@@ -29,7 +20,6 @@ struct Options {
   std::string result_file;             // RUN_RESULT_FILE, or ""
   int record_fd = -1;                  // where the Record also goes, or -1
   bool gdb = false;                    // --gdb: wait for a debugger (run/gdb.h)
-  Hooks hooks;
 };
 
 // Runs the test and returns the exit status (lib/rt/verdict.h). Errors

@@ -28,15 +28,6 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
   return s;
 }
 
-bool read_text(const std::string& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *out = ss.str();
-  return true;
-}
-
 // Written under a private name and renamed, so that readers never see a
 // half-written file.
 bool write_atomic(const std::string& path, const std::string& text) {
@@ -143,7 +134,7 @@ bool qemu_version(const std::string& bin, const std::string& dir, std::string* o
                          std::to_string(st.st_ino);
   const std::string f = dir + "/qemu-version." + sha256_hex(id + "\n").substr(0, 16);
   std::string cached;
-  if (read_text(f, &cached) && !first_line(cached).empty()) {
+  if (proc::read_file(f, &cached) && !first_line(cached).empty()) {
     *out = first_line(cached);
     return true;
   }
@@ -218,7 +209,7 @@ bool key(const ShapeInput& in, std::string* key_out, std::string* shape_out) {
   const std::string memo = in.dir + "/memo." + sha256_hex(ids).substr(0, 20);
   // The memo is "key <KEY>" and then the shape.
   std::string text;
-  if (read_text(memo, &text) && text.rfind("key ", 0) == 0) {
+  if (proc::read_file(memo, &text) && text.rfind("key ", 0) == 0) {
     const size_t nl = text.find('\n');
     const std::string k = text.substr(4, nl == std::string::npos ? std::string::npos : nl - 4);
     if (nl != std::string::npos && k.size() == 20 && k.find_first_not_of("0123456789abcdef") == std::string::npos) {

@@ -31,13 +31,6 @@ void sleep_ms(long ms) {
   nanosleep(&ts, nullptr);
 }
 
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 void remove_tree(const std::string& dir) {
   for (const std::string& f : proc::list_dir(dir)) unlink((dir + "/" + f).c_str());
   rmdir(dir.c_str());
@@ -113,17 +106,17 @@ std::string build(const std::string& out, double t, std::vector<std::string> cmd
       reason = "interrupted";
       break;
     }
-    const std::string text = read_all(tmp + "/serial");
+    const std::string text = proc::read_file(tmp + "/serial");
     if (text.find(kReadyLine) != std::string::npos) break;
     if (q.poll()) {
       std::string why = last_guest_error(text);
-      if (why.empty()) why = last_message(read_all(tmp + "/stderr"), false);
+      if (why.empty()) why = last_message(proc::read_file(tmp + "/stderr"), false);
       reason = "QEMU exited before the loader was ready" + (why.empty() ? "" : ": " + why.substr(0, 160));
       break;
     }
     // KVM that fails pauses the VM: waiting out the deadline would not help.
     {
-      std::istringstream in(read_all(tmp + "/stderr"));
+      std::istringstream in(proc::read_file(tmp + "/stderr"));
       std::string line;
       while (reason.empty() && std::getline(in, line))
         if (accel::is_kvm_failure(line)) reason = "KVM failed while the firmware booted: " + line.substr(0, 160);
@@ -227,7 +220,7 @@ Prepared prepare(const Build& b, std::string* reason) {
   struct stat st;
   const std::string failed = base + ".failed";
   if (stat(failed.c_str(), &st) == 0 && time(nullptr) - st.st_mtime < kFailedTtlMin * 60) {
-    std::string why = read_all(failed).substr(0, 200);
+    std::string why = proc::read_file(failed).substr(0, 200);
     while (!why.empty() && why.back() == '\n') why.pop_back();
     return fail("building this snapshot failed minutes ago: " + why + " (remove " + failed + " to retry)");
   }
